@@ -1,0 +1,17 @@
+//! The domain model of tlsdeck: TLS profiles, the cipher catalogue, and their rules.
+//!
+//! Raw input becomes a validated value here; nothing in this crate does I/O.
+
+pub mod cipher;
+pub mod error;
+pub mod lint;
+pub mod naming;
+pub mod profile;
+pub mod protocol;
+
+pub use cipher::CipherSuite;
+pub use error::{FieldError, ValidationErrors};
+pub use lint::{Grade, Warning};
+pub use naming::{Name, Version};
+pub use profile::{ClientProfile, StoreRef, Visibility};
+pub use protocol::ProtocolVersion;
