@@ -1,0 +1,101 @@
+//! Persistence for tlsdeck: one interface, one folder per backend, versioned migrations.
+//!
+//! The store classifies its failures once ([`StoreError`]) so callers never read SQL errors.
+
+mod records;
+pub mod sqlite;
+
+pub use records::{NewUser, Org, Page, StoredProfile, User};
+pub use sqlite::SqliteStore;
+
+use chrono::{DateTime, Utc};
+use tlsdeck_model::ClientProfile;
+use uuid::Uuid;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The item does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The write would break a uniqueness rule; the text says which.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The caller's revision is not the stored one; nothing was written.
+    #[error("stale revision: the stored revision is {current}")]
+    Stale {
+        /// The revision now stored.
+        current: i64,
+    },
+    /// Stored data no longer passes the model's rules.
+    #[error("corrupt record {id}: {reason}")]
+    Corrupt {
+        /// The record's id.
+        id: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The database itself failed (I/O, locking, migration).
+    #[error("database failure: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A result of a store operation.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Everything the server keeps, behind one interface that every backend implements.
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Creates an org; a taken name is a conflict.
+    fn create_org(&self, name: &str, title: &str, org_type: &str) -> Result<Org>;
+    /// The org of that name.
+    fn org(&self, name: &str) -> Result<Org>;
+
+    /// Creates a user; a taken username in the realm is a conflict.
+    fn create_user(&self, user: &NewUser) -> Result<User>;
+    /// The user of that name in that realm.
+    fn user(&self, realm: &str, username: &str) -> Result<User>;
+    /// Gives a user a role in an org (idempotent).
+    fn add_member(&self, org_id: Uuid, user_id: Uuid, role: &str) -> Result<()>;
+    /// The user's roles in the org; empty when not a member.
+    fn roles(&self, org_id: Uuid, user_id: Uuid) -> Result<Vec<String>>;
+
+    /// Records an API token by the hash of its secret.
+    fn insert_token(
+        &self,
+        token_hash: &str,
+        user_id: Uuid,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The user a token hash belongs to, if the token exists and has not expired at `now`.
+    fn token_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<User>;
+    /// Ends a token; true when one was removed.
+    fn delete_token(&self, token_hash: &str) -> Result<bool>;
+
+    /// A page of an org's client profiles, optionally of one name, ordered by name and version.
+    fn list_client_profiles(
+        &self,
+        org_id: Uuid,
+        name: Option<&str>,
+        page: Page,
+    ) -> Result<(u64, Vec<StoredProfile>)>;
+    /// One client profile by name and version.
+    fn client_profile(&self, org_id: Uuid, name: &str, version: &str) -> Result<StoredProfile>;
+    /// One client profile by id.
+    fn client_profile_by_id(&self, org_id: Uuid, id: Uuid) -> Result<StoredProfile>;
+    /// Stores a new profile at revision 1; a taken name and version is a conflict.
+    fn create_client_profile(&self, org_id: Uuid, profile: &ClientProfile)
+    -> Result<StoredProfile>;
+    /// Replaces a profile when its revision is still `expected` (or unconditionally with None).
+    fn update_client_profile(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        expected: Option<i64>,
+        profile: &ClientProfile,
+    ) -> Result<StoredProfile>;
+    /// Deletes a profile when its revision is still `expected` (or unconditionally with None).
+    fn delete_client_profile(&self, org_id: Uuid, id: Uuid, expected: Option<i64>) -> Result<()>;
+    /// Deletes every client profile of the org; returns how many.
+    fn clear_client_profiles(&self, org_id: Uuid) -> Result<u64>;
+}

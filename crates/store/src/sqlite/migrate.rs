@@ -1,0 +1,34 @@
+//! Versioned schema migrations, applied in order inside one write transaction.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::backend;
+use crate::Result;
+
+/// Every migration, oldest first: (version, SQL).
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+
+/// Applies the migrations the database has not seen yet.
+///
+/// The immediate transaction takes SQLite's write lock first, so two processes starting
+/// at once apply each migration exactly once.
+pub(super) fn apply(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version INTEGER PRIMARY KEY,
+             applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+         )",
+    )
+    .map_err(backend)?;
+    let applied: i64 = tx
+        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))
+        .map_err(backend)?;
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > applied) {
+        tx.execute_batch(sql).map_err(backend)?;
+        tx.execute("INSERT INTO schema_migrations (version) VALUES (?1)", [version])
+            .map_err(backend)?;
+        tracing::info!(version, "applied schema migration");
+    }
+    tx.commit().map_err(backend)
+}

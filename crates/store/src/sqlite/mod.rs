@@ -1,0 +1,401 @@
+//! The embedded backend: one SQLite file, opened in WAL mode behind a mutex.
+
+mod migrate;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
+use tlsdeck_model::ClientProfile;
+use uuid::Uuid;
+
+use crate::{NewUser, Org, Page, Result, Store, StoreError, StoredProfile, User};
+
+/// The SQLite store.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path).map_err(backend)?;
+        Self::prepare(conn)
+    }
+
+    /// A private in-memory database, for tests.
+    pub fn in_memory() -> Result<Self> {
+        Self::prepare(Connection::open_in_memory().map_err(backend)?)
+    }
+
+    fn prepare(mut conn: Connection) -> Result<Self> {
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(backend)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(backend)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(backend)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(backend)?;
+        migrate::apply(&mut conn)?;
+        Ok(Self { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves no half-done transaction behind
+        // (rusqlite rolls back on drop), so the connection stays usable.
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+/// Classifies a failed write: uniqueness violations become conflicts.
+fn write_error(e: rusqlite::Error, what: &str) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation) => StoreError::Conflict(what.to_owned()),
+        _ => backend(e),
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn parse_ts(s: &str) -> rusqlite::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+fn parse_id(s: &str) -> rusqlite::Result<Uuid> {
+    Uuid::parse_str(s).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+fn found<T>(r: rusqlite::Result<Option<T>>) -> Result<T> {
+    r.map_err(backend)?.ok_or(StoreError::NotFound)
+}
+
+fn org_row(r: &Row<'_>) -> rusqlite::Result<Org> {
+    Ok(Org {
+        id: parse_id(&r.get::<_, String>(0)?)?,
+        name: r.get(1)?,
+        title: r.get(2)?,
+        org_type: r.get(3)?,
+        created_at: parse_ts(&r.get::<_, String>(4)?)?,
+    })
+}
+
+fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: parse_id(&r.get::<_, String>(0)?)?,
+        username: r.get(1)?,
+        realm: r.get(2)?,
+        email: r.get(3)?,
+        password_hash: r.get(4)?,
+        disabled: r.get(5)?,
+    })
+}
+
+const USER_COLUMNS: &str = "id, username, realm, email, password_hash, disabled";
+const PROFILE_COLUMNS: &str = "id, org_id, revision, created_at, updated_at, body";
+
+/// A profile row before its body is checked against the model.
+struct ProfileRow {
+    id: Uuid,
+    org_id: Uuid,
+    revision: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    body: String,
+}
+
+fn profile_row(r: &Row<'_>) -> rusqlite::Result<ProfileRow> {
+    Ok(ProfileRow {
+        id: parse_id(&r.get::<_, String>(0)?)?,
+        org_id: parse_id(&r.get::<_, String>(1)?)?,
+        revision: r.get(2)?,
+        created_at: parse_ts(&r.get::<_, String>(3)?)?,
+        updated_at: parse_ts(&r.get::<_, String>(4)?)?,
+        body: r.get(5)?,
+    })
+}
+
+impl ProfileRow {
+    fn into_stored(self) -> Result<StoredProfile> {
+        let corrupt = |reason: String| StoreError::Corrupt { id: self.id.to_string(), reason };
+        let json: serde_json::Value =
+            serde_json::from_str(&self.body).map_err(|e| corrupt(e.to_string()))?;
+        let profile = ClientProfile::from_json(&json).map_err(|e| corrupt(e.to_string()))?;
+        Ok(StoredProfile {
+            id: self.id,
+            org_id: self.org_id,
+            revision: self.revision,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            profile,
+        })
+    }
+}
+
+fn body(profile: &ClientProfile) -> String {
+    profile.to_input().to_string()
+}
+
+fn duplicate(profile: &ClientProfile) -> String {
+    format!("a profile named {}:{} already exists", profile.name, profile.version)
+}
+
+impl Store for SqliteStore {
+    fn create_org(&self, name: &str, title: &str, org_type: &str) -> Result<Org> {
+        let org = Org {
+            id: Uuid::new_v4(),
+            name: name.to_owned(),
+            title: title.to_owned(),
+            org_type: org_type.to_owned(),
+            created_at: now(),
+        };
+        self.conn()
+            .execute(
+                "INSERT INTO orgs (id, name, title, org_type, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![org.id.to_string(), name, title, org_type, ts(org.created_at)],
+            )
+            .map_err(|e| write_error(e, &format!("an org named {name} already exists")))?;
+        Ok(org)
+    }
+
+    fn org(&self, name: &str) -> Result<Org> {
+        found(
+            self.conn()
+                .query_row(
+                    "SELECT id, name, title, org_type, created_at FROM orgs WHERE name = ?1",
+                    [name],
+                    org_row,
+                )
+                .optional(),
+        )
+    }
+
+    fn create_user(&self, u: &NewUser) -> Result<User> {
+        let id = Uuid::new_v4();
+        self.conn()
+            .execute(
+                "INSERT INTO users (id, username, realm, email, password_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![id.to_string(), u.username, u.realm, u.email, u.password_hash, ts(now())],
+            )
+            .map_err(|e| {
+                write_error(e, &format!("user {} already exists in {}", u.username, u.realm))
+            })?;
+        self.user(&u.realm, &u.username)
+    }
+
+    fn user(&self, realm: &str, username: &str) -> Result<User> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE realm = ?1 AND username = ?2");
+        found(self.conn().query_row(&sql, [realm, username], user_row).optional())
+    }
+
+    fn add_member(&self, org_id: Uuid, user_id: Uuid, role: &str) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT OR IGNORE INTO memberships (org_id, user_id, role) VALUES (?1, ?2, ?3)",
+                params![org_id.to_string(), user_id.to_string(), role],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    fn roles(&self, org_id: Uuid, user_id: Uuid) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT role FROM memberships WHERE org_id = ?1 AND user_id = ?2 ORDER BY role",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map([org_id.to_string(), user_id.to_string()], |r| r.get(0))
+            .map_err(backend)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(backend)
+    }
+
+    fn insert_token(&self, hash: &str, user_id: Uuid, expires_at: DateTime<Utc>) -> Result<()> {
+        let conn = self.conn();
+        conn.execute("DELETE FROM tokens WHERE expires_at <= ?1", [now().timestamp()])
+            .map_err(backend)?;
+        conn.execute(
+            "INSERT INTO tokens (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+            params![hash, user_id.to_string(), expires_at.timestamp()],
+        )
+        .map_err(|e| write_error(e, "token already exists"))?;
+        Ok(())
+    }
+
+    fn token_user(&self, hash: &str, now: DateTime<Utc>) -> Result<User> {
+        let sql = format!(
+            "SELECT {} FROM tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = ?1 AND t.expires_at > ?2 AND u.disabled = 0",
+            USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
+        );
+        found(self.conn().query_row(&sql, params![hash, now.timestamp()], user_row).optional())
+    }
+
+    fn delete_token(&self, hash: &str) -> Result<bool> {
+        let n = self
+            .conn()
+            .execute("DELETE FROM tokens WHERE token_hash = ?1", [hash])
+            .map_err(backend)?;
+        Ok(n > 0)
+    }
+
+    fn list_client_profiles(
+        &self,
+        org_id: Uuid,
+        name: Option<&str>,
+        page: Page,
+    ) -> Result<(u64, Vec<StoredProfile>)> {
+        let conn = self.conn();
+        let org = org_id.to_string();
+        let filter = "org_id = ?1 AND (?2 IS NULL OR name = ?2)";
+        let total: i64 = conn
+            .query_row(
+                &format!("SELECT COUNT(*) FROM tls_client_profiles WHERE {filter}"),
+                params![org, name],
+                |r| r.get(0),
+            )
+            .map_err(backend)?;
+        let sql = format!(
+            "SELECT {PROFILE_COLUMNS} FROM tls_client_profiles WHERE {filter}
+             ORDER BY name, version LIMIT ?3 OFFSET ?4"
+        );
+        let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+        let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
+        let rows: Vec<ProfileRow> = stmt
+            .query_map(params![org, name, page.limit, offset], profile_row)
+            .map_err(backend)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(backend)?;
+        let items = rows.into_iter().map(ProfileRow::into_stored).collect::<Result<_>>()?;
+        Ok((total.unsigned_abs(), items))
+    }
+
+    fn client_profile(&self, org_id: Uuid, name: &str, version: &str) -> Result<StoredProfile> {
+        let sql = format!(
+            "SELECT {PROFILE_COLUMNS} FROM tls_client_profiles
+             WHERE org_id = ?1 AND name = ?2 AND version = ?3"
+        );
+        let row = self
+            .conn()
+            .query_row(&sql, params![org_id.to_string(), name, version], profile_row)
+            .optional();
+        found(row)?.into_stored()
+    }
+
+    fn client_profile_by_id(&self, org_id: Uuid, id: Uuid) -> Result<StoredProfile> {
+        let sql = format!(
+            "SELECT {PROFILE_COLUMNS} FROM tls_client_profiles WHERE org_id = ?1 AND id = ?2"
+        );
+        let row = self
+            .conn()
+            .query_row(&sql, params![org_id.to_string(), id.to_string()], profile_row)
+            .optional();
+        found(row)?.into_stored()
+    }
+
+    fn create_client_profile(&self, org_id: Uuid, p: &ClientProfile) -> Result<StoredProfile> {
+        let id = Uuid::new_v4();
+        let at = ts(now());
+        self.conn()
+            .execute(
+                "INSERT INTO tls_client_profiles
+                 (id, org_id, name, version, revision, body, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?6)",
+                params![
+                    id.to_string(),
+                    org_id.to_string(),
+                    p.name.as_str(),
+                    p.version.as_str(),
+                    body(p),
+                    at
+                ],
+            )
+            .map_err(|e| write_error(e, &duplicate(p)))?;
+        self.client_profile_by_id(org_id, id)
+    }
+
+    fn update_client_profile(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        expected: Option<i64>,
+        p: &ClientProfile,
+    ) -> Result<StoredProfile> {
+        {
+            let mut conn = self.conn();
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let current = current_revision(&tx, org_id, id)?;
+            if expected.is_some_and(|e| e != current) {
+                return Err(StoreError::Stale { current });
+            }
+            tx.execute(
+                "UPDATE tls_client_profiles
+                 SET name = ?3, version = ?4, body = ?5, revision = revision + 1, updated_at = ?6
+                 WHERE org_id = ?1 AND id = ?2",
+                params![
+                    org_id.to_string(),
+                    id.to_string(),
+                    p.name.as_str(),
+                    p.version.as_str(),
+                    body(p),
+                    ts(now())
+                ],
+            )
+            .map_err(|e| write_error(e, &duplicate(p)))?;
+            tx.commit().map_err(backend)?;
+        }
+        self.client_profile_by_id(org_id, id)
+    }
+
+    fn delete_client_profile(&self, org_id: Uuid, id: Uuid, expected: Option<i64>) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let current = current_revision(&tx, org_id, id)?;
+        if expected.is_some_and(|e| e != current) {
+            return Err(StoreError::Stale { current });
+        }
+        tx.execute(
+            "DELETE FROM tls_client_profiles WHERE org_id = ?1 AND id = ?2",
+            params![org_id.to_string(), id.to_string()],
+        )
+        .map_err(backend)?;
+        tx.commit().map_err(backend)
+    }
+
+    fn clear_client_profiles(&self, org_id: Uuid) -> Result<u64> {
+        let n = self
+            .conn()
+            .execute("DELETE FROM tls_client_profiles WHERE org_id = ?1", [org_id.to_string()])
+            .map_err(backend)?;
+        Ok(n as u64)
+    }
+}
+
+fn current_revision(conn: &Connection, org_id: Uuid, id: Uuid) -> Result<i64> {
+    found(
+        conn.query_row(
+            "SELECT revision FROM tls_client_profiles WHERE org_id = ?1 AND id = ?2",
+            params![org_id.to_string(), id.to_string()],
+            |r| r.get(0),
+        )
+        .optional(),
+    )
+}

@@ -1,0 +1,157 @@
+//! The SQLite store, each test on a fresh database file.
+
+use chrono::{Duration, Utc};
+use serde_json::json;
+use tlsdeck_model::ClientProfile;
+use tlsdeck_store::{NewUser, Page, SqliteStore, Store, StoreError};
+
+fn fresh() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("tlsdeck.db")).unwrap();
+    (dir, store)
+}
+
+fn profile(name: &str, version: &str) -> ClientProfile {
+    ClientProfile::from_json(&json!({
+        "title": format!("Profile {name}"),
+        "name": name,
+        "version": version,
+        "ciphers": ["ECDHE_RSA_WITH_AES_128_GCM_SHA256"],
+    }))
+    .unwrap()
+}
+
+#[test]
+fn creates_reads_and_refuses_a_duplicate_name_and_version() {
+    let (_dir, store) = fresh();
+    let org = store.create_org("admin", "Admin", "admin").unwrap();
+    let created = store.create_client_profile(org.id, &profile("a", "1.0.0")).unwrap();
+    assert_eq!(created.revision, 1);
+    assert_eq!(store.client_profile(org.id, "a", "1.0.0").unwrap(), created);
+    assert_eq!(store.client_profile_by_id(org.id, created.id).unwrap(), created);
+
+    let err = store.create_client_profile(org.id, &profile("a", "1.0.0")).unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("a:1.0.0")), "{err}");
+    store.create_client_profile(org.id, &profile("a", "1.1.0")).unwrap();
+}
+
+#[test]
+fn keeps_orgs_apart() {
+    let (_dir, store) = fresh();
+    let a = store.create_org("admin", "Admin", "admin").unwrap();
+    let b = store.create_org("p1", "P1", "provider").unwrap();
+    let created = store.create_client_profile(a.id, &profile("a", "1.0.0")).unwrap();
+    assert!(matches!(store.client_profile_by_id(b.id, created.id), Err(StoreError::NotFound)));
+    assert_eq!(store.list_client_profiles(b.id, None, Page::default()).unwrap().0, 0);
+    assert!(matches!(store.create_org("p1", "again", "provider"), Err(StoreError::Conflict(_))));
+}
+
+#[test]
+fn lists_in_pages_ordered_by_name_and_version() {
+    let (_dir, store) = fresh();
+    let org = store.create_org("admin", "Admin", "admin").unwrap();
+    for (n, v) in [("b", "1.0.0"), ("a", "2.0.0"), ("a", "1.0.0"), ("c", "1.0.0")] {
+        store.create_client_profile(org.id, &profile(n, v)).unwrap();
+    }
+    let (total, page) =
+        store.list_client_profiles(org.id, None, Page { limit: 2, offset: 1 }).unwrap();
+    let keys: Vec<String> =
+        page.iter().map(|s| format!("{}:{}", s.profile.name, s.profile.version)).collect();
+    assert_eq!((total, keys), (4, vec!["a:2.0.0".to_owned(), "b:1.0.0".to_owned()]));
+
+    let (total, versions) = store.list_client_profiles(org.id, Some("a"), Page::default()).unwrap();
+    assert_eq!((total, versions.len()), (2, 2));
+}
+
+#[test]
+fn updates_only_the_expected_revision() {
+    let (_dir, store) = fresh();
+    let org = store.create_org("admin", "Admin", "admin").unwrap();
+    let created = store.create_client_profile(org.id, &profile("a", "1.0.0")).unwrap();
+    let mut changed = created.profile.clone();
+    changed.title = "Changed".into();
+
+    let updated = store.update_client_profile(org.id, created.id, Some(1), &changed).unwrap();
+    assert_eq!((updated.revision, updated.profile.title.as_str()), (2, "Changed"));
+
+    let err = store.update_client_profile(org.id, created.id, Some(1), &profile("a", "1.0.0"));
+    assert!(matches!(err, Err(StoreError::Stale { current: 2 })));
+    assert_eq!(store.client_profile_by_id(org.id, created.id).unwrap().profile.title, "Changed");
+
+    let err = store.delete_client_profile(org.id, created.id, Some(1));
+    assert!(matches!(err, Err(StoreError::Stale { current: 2 })));
+    store.delete_client_profile(org.id, created.id, Some(2)).unwrap();
+    assert!(matches!(store.client_profile_by_id(org.id, created.id), Err(StoreError::NotFound)));
+}
+
+#[test]
+fn refuses_a_rename_onto_an_existing_profile() {
+    let (_dir, store) = fresh();
+    let org = store.create_org("admin", "Admin", "admin").unwrap();
+    store.create_client_profile(org.id, &profile("a", "1.0.0")).unwrap();
+    let b = store.create_client_profile(org.id, &profile("b", "1.0.0")).unwrap();
+    let err = store.update_client_profile(org.id, b.id, None, &profile("a", "1.0.0"));
+    assert!(matches!(err, Err(StoreError::Conflict(_))));
+}
+
+#[test]
+fn clears_an_org() {
+    let (_dir, store) = fresh();
+    let org = store.create_org("admin", "Admin", "admin").unwrap();
+    store.create_client_profile(org.id, &profile("a", "1.0.0")).unwrap();
+    store.create_client_profile(org.id, &profile("b", "1.0.0")).unwrap();
+    assert_eq!(store.clear_client_profiles(org.id).unwrap(), 2);
+    assert_eq!(store.list_client_profiles(org.id, None, Page::default()).unwrap().0, 0);
+}
+
+#[test]
+fn tokens_expire_and_can_be_ended() {
+    let (_dir, store) = fresh();
+    let user = store
+        .create_user(&NewUser {
+            username: "admin".into(),
+            realm: "admin/default-idp-1".into(),
+            email: None,
+            password_hash: "$argon2id$x".into(),
+        })
+        .unwrap();
+    let now = Utc::now();
+    store.insert_token("live", user.id, now + Duration::hours(8)).unwrap();
+    store.insert_token("old", user.id, now + Duration::seconds(1)).unwrap();
+    assert_eq!(store.token_user("live", now).unwrap().id, user.id);
+    assert!(matches!(
+        store.token_user("old", now + Duration::seconds(2)),
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.delete_token("live").unwrap());
+    assert!(matches!(store.token_user("live", now), Err(StoreError::NotFound)));
+}
+
+#[test]
+fn keeps_data_across_reopening_and_migrates_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tlsdeck.db");
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        let org = store.create_org("admin", "Admin", "admin").unwrap();
+        store.create_client_profile(org.id, &profile("a", "1.0.0")).unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let org = store.org("admin").unwrap();
+    assert_eq!(store.client_profile(org.id, "a", "1.0.0").unwrap().revision, 1);
+}
+
+#[test]
+fn two_stores_opening_one_file_at_once_both_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tlsdeck.db");
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || SqliteStore::open(&path).map(|_| ()))
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap().unwrap();
+    }
+}
