@@ -4,7 +4,6 @@ use serde::Serialize;
 
 use crate::cipher::{KeyExchange, Strength};
 use crate::profile::ClientProfile;
-use crate::protocol::ProtocolVersion;
 
 /// Something about a valid profile that deserves a second look.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -50,7 +49,6 @@ pub fn warnings(p: &ClientProfile) -> Vec<Warning> {
     legacy_protocols(p, &mut out);
     weak_suites(p, &mut out);
     unused_suites(p, &mut out);
-    protocol_gaps(p, &mut out);
     out
 }
 
@@ -127,24 +125,6 @@ fn unused_suites(p: &ClientProfile, out: &mut Vec<Warning>) {
             "unused_cipher",
             "ciphers",
             format!("no chosen protocol can use {}", unused.join(", ")),
-        ));
-    }
-}
-
-fn protocol_gaps(p: &ClientProfile, out: &mut Vec<Warning>) {
-    let (Some(lo), Some(hi)) = (p.protocols.first(), p.protocols.last()) else {
-        return;
-    };
-    let skipped: Vec<&str> = ProtocolVersion::ALL
-        .iter()
-        .filter(|v| *v > lo && *v < hi && !p.allows(**v))
-        .map(|v| v.as_str())
-        .collect();
-    if !skipped.is_empty() {
-        out.push(Warning::new(
-            "protocol_gap",
-            "protocols",
-            format!("{} lies between the chosen versions but is not allowed", skipped.join(", ")),
         ));
     }
 }

@@ -127,6 +127,7 @@ impl ClientProfile {
         else {
             return Err(errs);
         };
+        check_no_gaps(&protocols, &mut errs);
         let ciphers = apply_tls13_rule(&protocols, ciphers);
         check_every_protocol_has_a_cipher(&protocols, &ciphers, &mut errs);
 
@@ -188,6 +189,29 @@ pub fn apply_tls13_rule(
         ciphers.splice(0..0, cipher::tls13_suites());
     }
     ciphers
+}
+
+/// Refuses versions with a hole between them: OpenSSL only negotiates an unbroken range, so
+/// `[tls_v1.0, tls_v1.2]` would offer TLS 1.0 alone.
+fn check_no_gaps(protocols: &[ProtocolVersion], errs: &mut ValidationErrors) {
+    let (Some(lo), Some(hi)) = (protocols.first(), protocols.last()) else {
+        return;
+    };
+    let missing: Vec<&str> = ProtocolVersion::ALL
+        .iter()
+        .filter(|v| *v > lo && *v < hi && !protocols.contains(v))
+        .map(|v| v.as_str())
+        .collect();
+    if !missing.is_empty() {
+        errs.push(
+            "protocols",
+            format!(
+                "{lo} to {hi} leaves out {}: a TLS client negotiates only an unbroken range of \
+                 versions, so add the missing ones or narrow the range",
+                missing.join(" and ")
+            ),
+        );
+    }
 }
 
 fn check_every_protocol_has_a_cipher(

@@ -111,10 +111,27 @@ fn refuses_a_protocol_left_without_a_usable_cipher() {
 
     let e = refused(json!({
         "title": "t",
-        "protocols": ["tls_v1.0", "tls_v1.2"],
+        "protocols": ["tls_v1.0", "tls_v1.1", "tls_v1.2"],
         "ciphers": ["ECDHE_RSA_WITH_AES_128_GCM_SHA256"],
     }));
-    assert_eq!(e.to_string(), "ciphers: no chosen cipher can be used with tls_v1.0");
+    assert_eq!(
+        e.to_string(),
+        "ciphers: no chosen cipher can be used with tls_v1.0; \
+         ciphers: no chosen cipher can be used with tls_v1.1"
+    );
+}
+
+#[test]
+fn refuses_a_gap_between_protocol_versions() {
+    let e = refused(json!({
+        "title": "t",
+        "protocols": ["tls_v1.0", "tls_v1.3"],
+        "ciphers": ["ECDHE_RSA_WITH_AES_128_CBC_SHA"],
+    }));
+    assert_eq!(e.fields()[0].field, "protocols");
+    assert!(
+        e.fields()[0].message.starts_with("tls_v1.0 to tls_v1.3 leaves out tls_v1.1 and tls_v1.2")
+    );
 }
 
 #[test]
@@ -173,10 +190,10 @@ fn round_trips_through_its_input_form() {
 }
 
 #[test]
-fn warns_about_weak_choices_and_partial_gaps() {
+fn warns_about_weak_choices() {
     let p = profile(json!({
         "title": "legacy",
-        "protocols": ["tls_v1.0", "tls_v1.2"],
+        "protocols": ["tls_v1.0", "tls_v1.1", "tls_v1.2"],
         "ciphers": ["RSA_WITH_3DES_EDE_CBC_SHA", "ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE_RSA_WITH_AES_128_GCM_SHA256"],
         "insecure_server_connections": true,
     }));
@@ -189,7 +206,6 @@ fn warns_about_weak_choices_and_partial_gaps() {
             "weak_cipher_3des",
             "static_rsa_key_exchange",
             "cbc_cipher",
-            "protocol_gap",
         ]
     );
     assert_eq!(lint::grade(&p), Grade::F);
