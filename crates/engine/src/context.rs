@@ -1,0 +1,409 @@
+//! A client context compiled once from a profile, and the probe that handshakes with it.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use openssl::ssl::{
+    HandshakeError, MidHandshakeSslStream, Ssl, SslCipherRef, SslContext, SslContextBuilder,
+    SslMethod, SslOptions, SslRef, SslStream, SslVerifyMode, SslVersion,
+};
+use openssl::x509::X509VerifyResult;
+use openssl::x509::verify::X509CheckFlags;
+use tlsdeck_model::{ClientProfile, ProtocolVersion, cipher};
+use tracing::{debug, warn};
+
+use crate::certs;
+use crate::connect::{DeadlineStream, connect};
+use crate::diagnosis::{self, Attempt, Evidence, diagnose};
+use crate::effective::Plan;
+use crate::error::EngineError;
+use crate::report::{FailureCategory, ProbeReport};
+use crate::target::Target;
+use crate::trust::Trust;
+use crate::verify::VerifyCapture;
+
+/// The longest timeout a probe accepts; longer ones are cut to it.
+const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+/// How long a probe waits for the server's close_notify (or a late alert) after the handshake.
+const CLOSE_WAIT: Duration = Duration::from_millis(500);
+/// How many reads of data sent before the server's close_notify a probe discards.
+const MAX_CLOSE_READS: usize = 64;
+/// OpenSSL's library number for its SSL routines (`ERR_LIB_SSL`).
+const LIB_SSL: i32 = 20;
+
+/// How a probe runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProbeOptions {
+    /// The time allowed for resolving, connecting and the handshake together.
+    pub timeout: Duration,
+}
+
+impl Default for ProbeOptions {
+    fn default() -> Self {
+        Self { timeout: Duration::from_secs(10) }
+    }
+}
+
+/// An OpenSSL client context compiled from one profile revision, shared by every
+/// connection made with it.
+pub struct ClientContext {
+    ctx: SslContext,
+    /// `name:version`, for logs.
+    profile: String,
+    protocols: Vec<ProtocolVersion>,
+    suites_offered: usize,
+    insecure: bool,
+    sni: bool,
+}
+
+impl fmt::Debug for ClientContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientContext")
+            .field("profile", &self.profile)
+            .field("protocols", &self.protocols)
+            .field("insecure", &self.insecure)
+            .field("sni", &self.sni)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientContext {
+    /// Compiles `profile` into a context that verifies servers against `trust`.
+    pub fn build(profile: &ClientProfile, trust: &Trust) -> Result<Self, EngineError> {
+        let plan = Plan::new(profile);
+        plan.check()?;
+
+        let mut b = SslContextBuilder::new(SslMethod::tls_client())
+            .map_err(|e| EngineError::refused("client context", &e))?;
+        set_versions(&mut b, &plan)?;
+        set_suites(&mut b, &plan)?;
+        b.set_security_level(plan.security_level());
+        trust.apply(&mut b)?;
+        b.set_verify(SslVerifyMode::PEER);
+        // TODO: present the keystore's leaf and intermediates (mutual TLS) once the pki
+        // crate hands out key material; until then no client certificate is sent.
+
+        Ok(Self {
+            ctx: b.build(),
+            profile: format!("{}:{}", profile.name, profile.version),
+            protocols: profile.protocols.clone(),
+            suites_offered: plan.offered().len(),
+            insecure: profile.insecure_server_connections,
+            sni: profile.server_name_indication,
+        })
+    }
+
+    /// Handshakes with `target` and reports what happened; never panics, never fails.
+    pub fn probe(&self, target: &Target, opts: &ProbeOptions) -> ProbeReport {
+        let report = ProbeReport::new(target.to_string(), self.insecure);
+        if opts.timeout.is_zero() {
+            return report
+                .failed(FailureCategory::Configuration, "the timeout must be longer than zero");
+        }
+        let timeout = opts.timeout.min(MAX_TIMEOUT);
+        let report = self.handshake(report, target, timeout);
+        debug!(
+            profile = %self.profile,
+            target = %report.target,
+            ok = report.ok,
+            error = report.error.as_ref().map(|e| e.category.as_str()),
+            "probe finished"
+        );
+        report
+    }
+
+    fn handshake(
+        &self,
+        mut report: ProbeReport,
+        target: &Target,
+        timeout: Duration,
+    ) -> ProbeReport {
+        let deadline = Instant::now() + timeout;
+        let (tcp, addr) = match connect(target, deadline) {
+            Ok(found) => found,
+            Err((category, message)) => return report.failed(category, message),
+        };
+        report.address = Some(addr.to_string());
+
+        let capture = VerifyCapture::default();
+        let ssl = match self.new_ssl(target, &capture) {
+            Ok(ssl) => ssl,
+            Err(e) => return report.failed(FailureCategory::Configuration, e.to_string()),
+        };
+        report.sni = self.sni_name(target).map(str::to_owned);
+
+        let started = Instant::now();
+        let result = ssl.connect(DeadlineStream::new(tcp, deadline));
+        report.handshake_ms = started.elapsed().as_secs_f64() * 1000.0;
+
+        let shown = report.target.clone();
+        let attempt = self.attempt(target, &shown, timeout);
+        match result {
+            Ok(stream) => self.completed(report, stream, &capture, &attempt, deadline),
+            Err(HandshakeError::SetupFailure(e)) => {
+                let e = EngineError::refused("connection setup", &e);
+                report.failed(FailureCategory::Configuration, e.to_string())
+            }
+            Err(HandshakeError::Failure(mid) | HandshakeError::WouldBlock(mid)) => {
+                self.failed(report, &mid, &capture, &attempt)
+            }
+        }
+    }
+
+    /// A connection object with this connection's verify callback, expected name and SNI.
+    fn new_ssl(&self, target: &Target, capture: &VerifyCapture) -> Result<Ssl, EngineError> {
+        let refused = |e| EngineError::refused("target name", &e);
+        let mut ssl = Ssl::new(&self.ctx).map_err(|e| EngineError::refused("connection", &e))?;
+        capture.install(&mut ssl, self.insecure);
+
+        let param = ssl.param_mut();
+        param.set_hostflags(X509CheckFlags::NO_PARTIAL_WILDCARDS);
+        match target.ip() {
+            Some(ip) => param.set_ip(ip).map_err(refused)?,
+            None => param.set_host(&target.host).map_err(refused)?,
+        }
+        if let Some(name) = self.sni_name(target) {
+            ssl.set_hostname(name).map_err(refused)?;
+        }
+        Ok(ssl)
+    }
+
+    /// The name sent in SNI: the host, when SNI is on and the host is not an IP literal.
+    fn sni_name<'t>(&self, target: &'t Target) -> Option<&'t str> {
+        (self.sni && target.ip().is_none()).then_some(target.host.as_str())
+    }
+
+    fn attempt<'a>(&'a self, target: &'a Target, shown: &'a str, timeout: Duration) -> Attempt<'a> {
+        Attempt {
+            host: &target.host,
+            target: shown,
+            sni: self.sni_name(target),
+            protocols: &self.protocols,
+            suites_offered: self.suites_offered,
+            timeout,
+        }
+    }
+
+    fn completed(
+        &self,
+        mut report: ProbeReport,
+        mut stream: SslStream<DeadlineStream>,
+        capture: &VerifyCapture,
+        attempt: &Attempt<'_>,
+        deadline: Instant,
+    ) -> ProbeReport {
+        let ssl = stream.ssl();
+        report.protocol = ssl.version2().and_then(protocol);
+        report.cipher = ssl.current_cipher().map(canonical_name);
+        report.peer_certificates = peer_chain(ssl);
+        let failure = capture.first();
+        report.verified = failure.is_none() && ssl.verify_result() == X509VerifyResult::OK;
+        report.verify_error = failure.map(|f| f.text()).or_else(|| {
+            let result = ssl.verify_result();
+            (result != X509VerifyResult::OK).then(|| result.error_string().to_owned())
+        });
+        if self.insecure {
+            warn!(
+                profile = %self.profile,
+                target = %report.target,
+                verify_error = report.verify_error.as_deref().unwrap_or("none"),
+                "insecure connection: the server's certificate is not enforced"
+            );
+        }
+
+        if let Some(late) = close(&mut stream, deadline) {
+            let (category, message) = diagnose(&late, attempt);
+            return report.failed(category, message);
+        }
+        report.ok = true;
+        report
+    }
+
+    fn failed(
+        &self,
+        mut report: ProbeReport,
+        mid: &MidHandshakeSslStream<DeadlineStream>,
+        capture: &VerifyCapture,
+        attempt: &Attempt<'_>,
+    ) -> ProbeReport {
+        let verify = capture.first();
+        report.verify_error = verify.as_ref().map(|v| v.text());
+        report.peer_certificates = peer_chain(mid.ssl());
+        if report.peer_certificates.is_empty() {
+            report.peer_certificates = verify.as_ref().map(|v| v.chain.clone()).unwrap_or_default();
+        }
+
+        let mut evidence = evidence(mid.error(), mid.ssl());
+        evidence.verify = verify.filter(|_| !self.insecure);
+        let (category, message) = diagnose(&evidence, attempt);
+        report.failed(category, message)
+    }
+}
+
+/// Sets exactly the chosen versions: the ends, and the "no" options for gaps between them.
+fn set_versions(b: &mut SslContextBuilder, plan: &Plan<'_>) -> Result<(), EngineError> {
+    let (Some(min), Some(max)) = (plan.min(), plan.max()) else {
+        return Err(EngineError::NoProtocol);
+    };
+    b.set_min_proto_version(Some(ssl_version(min)))
+        .map_err(|e| EngineError::refused("minimum protocol version", &e))?;
+    b.set_max_proto_version(Some(ssl_version(max)))
+        .map_err(|e| EngineError::refused("maximum protocol version", &e))?;
+    let all = ProtocolVersion::ALL.into_iter().fold(SslOptions::empty(), |o, v| o | no_option(v));
+    b.clear_options(all);
+    for gap in plan.gaps() {
+        b.set_options(no_option(gap));
+    }
+    Ok(())
+}
+
+/// Sets exactly the profile's suites: older ones as the cipher list, TLS 1.3 ones apart.
+fn set_suites(b: &mut SslContextBuilder, plan: &Plan<'_>) -> Result<(), EngineError> {
+    if let Some(list) = plan.cipher_list() {
+        b.set_cipher_list(&list).map_err(|e| EngineError::refused("cipher list", &e))?;
+    }
+    let suites = plan.ciphersuites().unwrap_or_default();
+    b.set_ciphersuites(&suites).map_err(|e| EngineError::refused("TLS 1.3 ciphersuites", &e))
+}
+
+/// Sends our close_notify and reads briefly until the server's; returns the evidence when the
+/// server sends an alert instead (a TLS 1.3 server refuses a client certificate only after
+/// the client considers the handshake done).
+fn close(stream: &mut SslStream<DeadlineStream>, deadline: Instant) -> Option<Evidence> {
+    stream.shutdown().ok()?;
+    stream.get_mut().set_deadline(deadline.min(Instant::now() + CLOSE_WAIT));
+    let mut discard = [0u8; 1024];
+    for _ in 0..MAX_CLOSE_READS {
+        if let Err(e) = stream.ssl_read(&mut discard) {
+            let ev = evidence(&e, stream.ssl());
+            return ev.reasons.iter().any(|(r, _)| diagnosis::is_alert(*r)).then_some(ev);
+        }
+    }
+    None
+}
+
+/// The reason codes and socket error of a failed handshake.
+fn evidence(err: &openssl::ssl::Error, ssl: &SslRef) -> Evidence {
+    let reasons = err
+        .ssl_error()
+        .map(|stack| {
+            let ssl_lib = stack.errors().iter().filter(|e| e.library_code() == LIB_SSL);
+            ssl_lib.map(|e| (e.reason_code(), e.reason().unwrap_or("unknown").to_owned())).collect()
+        })
+        .unwrap_or_default();
+    let io = err.io_error().map(|e| (e.kind(), e.to_string())).or_else(|| {
+        let eof = err.ssl_error().is_none() && err.code() == openssl::ssl::ErrorCode::SYSCALL;
+        eof.then(|| (std::io::ErrorKind::UnexpectedEof, "connection closed".to_owned()))
+    });
+    Evidence { reasons, io, server_hello_seen: server_hello_seen(ssl), verify: None }
+}
+
+/// The server random is all zeros until the server's hello arrives.
+fn server_hello_seen(ssl: &SslRef) -> bool {
+    let mut random = [0u8; 32];
+    let n = ssl.server_random(&mut random);
+    random[..n.min(random.len())].iter().any(|b| *b != 0)
+}
+
+fn peer_chain(ssl: &SslRef) -> Vec<crate::report::PeerCertificate> {
+    ssl.peer_cert_chain()
+        .map(|chain| chain.iter().map(certs::describe).collect())
+        .unwrap_or_default()
+}
+
+fn canonical_name(c: &SslCipherRef) -> String {
+    let code_point = u16::from_be_bytes(c.protocol_id());
+    match cipher::by_code_point(code_point) {
+        Some(suite) => suite.name.to_owned(),
+        None => c.standard_name().unwrap_or(c.name()).to_owned(),
+    }
+}
+
+fn protocol(v: SslVersion) -> Option<ProtocolVersion> {
+    ProtocolVersion::ALL.into_iter().find(|p| ssl_version(*p) == v)
+}
+
+fn ssl_version(v: ProtocolVersion) -> SslVersion {
+    match v {
+        ProtocolVersion::Tls10 => SslVersion::TLS1,
+        ProtocolVersion::Tls11 => SslVersion::TLS1_1,
+        ProtocolVersion::Tls12 => SslVersion::TLS1_2,
+        ProtocolVersion::Tls13 => SslVersion::TLS1_3,
+    }
+}
+
+fn no_option(v: ProtocolVersion) -> SslOptions {
+    match v {
+        ProtocolVersion::Tls10 => SslOptions::NO_TLSV1,
+        ProtocolVersion::Tls11 => SslOptions::NO_TLSV1_1,
+        ProtocolVersion::Tls12 => SslOptions::NO_TLSV1_2,
+        ProtocolVersion::Tls13 => SslOptions::NO_TLSV1_3,
+    }
+}
+
+/// Compiles `profile` and probes `target` once; a profile that cannot be compiled gives a
+/// report with the category `configuration`.
+pub fn probe(
+    profile: &ClientProfile,
+    trust: &Trust,
+    target: &Target,
+    opts: &ProbeOptions,
+) -> ProbeReport {
+    match ClientContext::build(profile, trust) {
+        Ok(ctx) => ctx.probe(target, opts),
+        Err(e) => ProbeReport::new(target.to_string(), profile.insecure_server_connections)
+            .failed(FailureCategory::Configuration, e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn a_context_can_be_shared_between_threads() {
+        assert_send_sync::<ClientContext>();
+    }
+
+    #[test]
+    fn a_profile_without_usable_suites_is_a_configuration_error() {
+        let p = ClientProfile::from_json(&json!({
+            "title": "t", "protocols": ["tls_v1.0"], "ciphers": ["DES-CBC3-SHA"],
+        }))
+        .unwrap();
+        let err = ClientContext::build(&p, &Trust::System).unwrap_err();
+        assert_eq!(err, EngineError::NoUsableCipher { protocol: ProtocolVersion::Tls10 });
+        let report =
+            probe(&p, &Trust::System, &"localhost:1".parse().unwrap(), &ProbeOptions::default());
+        let error = report.error.unwrap();
+        assert_eq!(error.category, FailureCategory::Configuration);
+        assert!(error.message.contains("tls_v1.0"), "{}", error.message);
+        assert!(!report.ok && report.address.is_none());
+    }
+
+    #[test]
+    fn a_trust_bundle_without_certificates_is_a_configuration_error() {
+        let p =
+            ClientProfile::from_json(&json!({"title": "t", "ciphers": ["AES128-SHA"]})).unwrap();
+        for pem in [
+            &b""[..],
+            b"not pem",
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        ] {
+            let err = ClientContext::build(&p, &Trust::Pem(pem.to_vec())).unwrap_err();
+            assert!(matches!(err, EngineError::Trust(_)), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_zero_timeout_is_refused_without_connecting() {
+        let p =
+            ClientProfile::from_json(&json!({"title": "t", "ciphers": ["AES128-SHA"]})).unwrap();
+        let opts = ProbeOptions { timeout: Duration::ZERO };
+        let report = probe(&p, &Trust::System, &"localhost:1".parse().unwrap(), &opts);
+        assert_eq!(report.error.map(|e| e.category), Some(FailureCategory::Configuration));
+    }
+}

@@ -1,0 +1,42 @@
+//! The error of this layer: a profile or trust setting that cannot become an OpenSSL context.
+
+use tlsdeck_model::ProtocolVersion;
+
+/// Why a client context could not be built. Every variant is a configuration problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// A chosen protocol version has no cipher suite that the linked OpenSSL supports.
+    #[error(
+        "no cipher suite chosen for {protocol} is supported by the linked OpenSSL \
+         (choose another suite for {protocol}, or remove {protocol} from the protocols)"
+    )]
+    NoUsableCipher {
+        /// The protocol version left without a suite.
+        protocol: ProtocolVersion,
+    },
+    /// The profile allows no protocol version (a validated profile always allows one).
+    #[error("the profile allows no protocol version (choose at least one)")]
+    NoProtocol,
+    /// The trust bundle could not be used.
+    #[error("trust bundle: {0}")]
+    Trust(String),
+    /// OpenSSL refused a setting the profile compiles to.
+    #[error("openssl refused the {setting}: {reason}")]
+    Refused {
+        /// The setting, e.g. `cipher list`.
+        setting: &'static str,
+        /// OpenSSL's reason, lower case.
+        reason: String,
+    },
+}
+
+impl EngineError {
+    /// An OpenSSL refusal of `setting`, keeping OpenSSL's reasons as text.
+    pub(crate) fn refused(setting: &'static str, err: &openssl::error::ErrorStack) -> Self {
+        let reasons: Vec<&str> = err.errors().iter().filter_map(|e| e.reason()).collect();
+        let reason =
+            if reasons.is_empty() { "no reason given".to_owned() } else { reasons.join("; ") };
+        Self::Refused { setting, reason }
+    }
+}

@@ -1,0 +1,22 @@
+//! The TLS engine: turns a client profile into an OpenSSL context and handshakes with it.
+//!
+//! Everything OpenSSL stays inside this crate; callers see profiles, targets and reports.
+
+mod certs;
+mod connect;
+mod context;
+mod diagnosis;
+mod effective;
+mod error;
+mod report;
+mod suites;
+mod target;
+mod trust;
+mod verify;
+
+pub use context::{ClientContext, ProbeOptions, probe};
+pub use effective::{Effective, effective, warnings};
+pub use error::EngineError;
+pub use report::{FailureCategory, PeerCertificate, ProbeError, ProbeReport};
+pub use target::{Target, TargetError};
+pub use trust::Trust;

@@ -1,0 +1,288 @@
+//! Test support: a PKI generated in code and `openssl s_server` peers on loopback.
+
+#![allow(dead_code, reason = "each test binary uses a different part of the support code")]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use openssl::asn1::{Asn1Integer, Asn1Time};
+use openssl::bn::{BigNum, MsbOption};
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Private};
+use openssl::rsa::Rsa;
+use openssl::x509::extension::{
+    BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName, SubjectKeyIdentifier,
+};
+use openssl::x509::{X509, X509Builder, X509NameBuilder};
+use tempfile::TempDir;
+use tlsdeck_engine::{Target, Trust};
+use tlsdeck_model::ClientProfile;
+
+/// How long a server may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often to look at a server's output while waiting.
+const POLL: Duration = Duration::from_millis(20);
+/// How many fresh ports to try when a server cannot bind.
+const START_ATTEMPTS: usize = 3;
+const DAY: i64 = 86_400;
+
+/// A certificate and its key.
+pub struct Leaf {
+    pub cert: X509,
+    pub key: PKey<Private>,
+}
+
+/// The test PKI: a root CA and the server certificates the tests present.
+pub struct Pki {
+    /// The root CA every test trusts.
+    pub root: Leaf,
+    /// Signed by the root, for `localhost` and `127.0.0.1`.
+    pub localhost: Leaf,
+    /// Signed by the root, for `default.test` only: what an SNI server shows by default.
+    pub other: Leaf,
+    /// Self-signed, for `localhost` and `127.0.0.1`.
+    pub self_signed: Leaf,
+    /// Signed by the root, for `localhost`, expired yesterday.
+    pub expired: Leaf,
+}
+
+/// The PKI, generated once per test binary.
+pub fn pki() -> &'static Pki {
+    static PKI: OnceLock<Pki> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let now = unix_now();
+        let valid = (now - DAY, now + 30 * DAY);
+        let root = issue("tlsdeck test root", None, &[], valid, true);
+        let localhost = issue("localhost", Some(&root), &["localhost", "127.0.0.1"], valid, false);
+        let other = issue("default.test", Some(&root), &["default.test"], valid, false);
+        let self_signed =
+            issue("tlsdeck self-signed", None, &["localhost", "127.0.0.1"], valid, false);
+        let expired = issue(
+            "expired.localhost",
+            Some(&root),
+            &["localhost"],
+            (now - 30 * DAY, now - DAY),
+            false,
+        );
+        Pki { root, localhost, other, self_signed, expired }
+    })
+}
+
+/// Trust in the test root only.
+pub fn root_trust() -> Trust {
+    Trust::Pem(pki().root.cert.to_pem().expect("root to PEM"))
+}
+
+fn unix_now() -> i64 {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_secs();
+    i64::try_from(secs).expect("time fits i64")
+}
+
+/// Issues a certificate for `cn` with `sans`, signed by `issuer` (self-signed without one).
+fn issue(cn: &str, issuer: Option<&Leaf>, sans: &[&str], validity: (i64, i64), ca: bool) -> Leaf {
+    let key = PKey::from_rsa(Rsa::generate(2048).expect("rsa key")).expect("pkey");
+    let mut name = X509NameBuilder::new().expect("name");
+    name.append_entry_by_text("O", "tlsdeck tests").expect("O");
+    name.append_entry_by_text("CN", cn).expect("CN");
+    let name = name.build();
+
+    let mut b = X509Builder::new().expect("builder");
+    b.set_version(2).expect("v3");
+    b.set_serial_number(&serial()).expect("serial");
+    b.set_subject_name(&name).expect("subject");
+    b.set_issuer_name(issuer.map_or(&name, |i| i.cert.subject_name())).expect("issuer");
+    b.set_pubkey(&key).expect("pubkey");
+    b.set_not_before(&Asn1Time::from_unix(validity.0).expect("time")).expect("not before");
+    b.set_not_after(&Asn1Time::from_unix(validity.1).expect("time")).expect("not after");
+    add_extensions(&mut b, issuer, sans, ca);
+
+    let signer = issuer.map_or(&key, |i| &i.key);
+    b.sign(signer, MessageDigest::sha256()).expect("sign");
+    Leaf { cert: b.build(), key }
+}
+
+fn add_extensions(b: &mut X509Builder, issuer: Option<&Leaf>, sans: &[&str], ca: bool) {
+    if ca {
+        b.append_extension(BasicConstraints::new().critical().ca().build().expect("bc"))
+            .expect("bc");
+        let usage = KeyUsage::new().critical().key_cert_sign().crl_sign().build().expect("ku");
+        b.append_extension(usage).expect("ku");
+    } else {
+        b.append_extension(BasicConstraints::new().critical().build().expect("bc")).expect("bc");
+        let usage = KeyUsage::new().critical().digital_signature().key_encipherment().build();
+        b.append_extension(usage.expect("ku")).expect("ku");
+        b.append_extension(ExtendedKeyUsage::new().server_auth().build().expect("eku"))
+            .expect("eku");
+    }
+    let ctx = b.x509v3_context(issuer.map(|i| &*i.cert), None);
+    let ski = SubjectKeyIdentifier::new().build(&ctx).expect("ski");
+    let mut san = SubjectAlternativeName::new();
+    for s in sans {
+        if s.parse::<std::net::IpAddr>().is_ok() {
+            san.ip(s);
+        } else {
+            san.dns(s);
+        }
+    }
+    let san = (!sans.is_empty()).then(|| san.build(&ctx).expect("san"));
+    b.append_extension(ski).expect("ski");
+    if let Some(san) = san {
+        b.append_extension(san).expect("san");
+    }
+}
+
+fn serial() -> Asn1Integer {
+    let mut bn = BigNum::new().expect("bn");
+    bn.rand(64, MsbOption::MAYBE_ZERO, false).expect("rand");
+    bn.to_asn1_integer().expect("serial")
+}
+
+/// The PKI as PEM files in a fresh temporary folder: `NAME.crt` and `NAME.key`.
+pub fn pem_files() -> TempDir {
+    let dir = TempDir::new().expect("temp dir");
+    let p = pki();
+    let leaves = [
+        ("root", &p.root),
+        ("localhost", &p.localhost),
+        ("other", &p.other),
+        ("self_signed", &p.self_signed),
+        ("expired", &p.expired),
+    ];
+    for (name, leaf) in leaves {
+        write(dir.path(), &format!("{name}.crt"), &leaf.cert.to_pem().expect("cert pem"));
+        write(
+            dir.path(),
+            &format!("{name}.key"),
+            &leaf.key.private_key_to_pem_pkcs8().expect("key pem"),
+        );
+    }
+    dir
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) {
+    std::fs::write(dir.join(name), bytes).expect("write PEM file");
+}
+
+/// A running `openssl s_server` on 127.0.0.1, stopped by its own PID when dropped.
+pub struct SServer {
+    child: Child,
+    /// The port it listens on.
+    pub port: u16,
+    output: Arc<Mutex<Vec<String>>>,
+    /// Held open: s_server stops when its standard input ends.
+    _stdin: ChildStdin,
+}
+
+impl SServer {
+    /// Starts `openssl s_server` with `args` (file names relative to `dir`) and waits until
+    /// it listens.
+    pub fn start(dir: &Path, args: &[&str]) -> SServer {
+        let mut last_output = Vec::new();
+        for _ in 0..START_ATTEMPTS {
+            match Self::try_start(dir, args) {
+                Ok(server) => return server,
+                Err(output) => last_output = output,
+            }
+        }
+        panic!("s_server {args:?} did not start; its output:\n{}", last_output.join("\n"));
+    }
+
+    fn try_start(dir: &Path, args: &[&str]) -> Result<SServer, Vec<String>> {
+        let port = free_port();
+        let mut child = Command::new("openssl")
+            .arg("s_server")
+            .arg("-accept")
+            .arg(format!("127.0.0.1:{port}"))
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("openssl s_server runs");
+        let output = Arc::new(Mutex::new(Vec::new()));
+        collect_lines(child.stdout.take(), &output);
+        collect_lines(child.stderr.take(), &output);
+        let stdin = child.stdin.take().expect("piped stdin");
+        let mut server = SServer { child, port, output, _stdin: stdin };
+        if server.wait_listening() { Ok(server) } else { Err(server.output()) }
+    }
+
+    /// True once s_server says ACCEPT; false if it exits or the wait times out.
+    fn wait_listening(&mut self) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < START_TIMEOUT {
+            if self.output().iter().any(|l| l == "ACCEPT") {
+                return true;
+            }
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return false;
+            }
+            thread::sleep(POLL);
+        }
+        false
+    }
+
+    /// Everything s_server printed so far, stdout and stderr interleaved by line.
+    pub fn output(&self) -> Vec<String> {
+        self.output.lock().map(|o| o.clone()).unwrap_or_default()
+    }
+
+    /// Waits (at most `timeout`) for a line starting with `prefix`; returns the rest of it.
+    pub fn wait_for_line(&self, prefix: &str, timeout: Duration) -> Option<String> {
+        let start = Instant::now();
+        loop {
+            let found =
+                self.output().iter().find_map(|l| l.strip_prefix(prefix).map(str::to_owned));
+            if found.is_some() || start.elapsed() > timeout {
+                return found;
+            }
+            thread::sleep(POLL);
+        }
+    }
+
+    /// The target `localhost:PORT`.
+    pub fn localhost(&self) -> Target {
+        format!("localhost:{}", self.port).parse().expect("target")
+    }
+
+    /// The target `127.0.0.1:PORT`.
+    pub fn ip(&self) -> Target {
+        format!("127.0.0.1:{}", self.port).parse().expect("target")
+    }
+}
+
+impl Drop for SServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn collect_lines(pipe: Option<impl Read + Send + 'static>, into: &Arc<Mutex<Vec<String>>>) {
+    let Some(pipe) = pipe else { return };
+    let into = Arc::clone(into);
+    thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            if let Ok(mut lines) = into.lock() {
+                lines.push(line);
+            }
+        }
+    });
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// A profile from JSON, through the model's rules.
+pub fn profile(v: serde_json::Value) -> ClientProfile {
+    ClientProfile::from_json(&v).unwrap_or_else(|e| panic!("test profile is invalid: {e}"))
+}
