@@ -1,0 +1,200 @@
+//! Log-in by password grant, bearer tokens, and the caller of each request.
+
+use argon2::Argon2;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use bytes::Bytes;
+use chrono::{Duration, Utc};
+use rand::RngCore;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tlsdeck_store::{Org, StoreError, User};
+
+use crate::permissions::{self, Permission};
+use crate::problem::Problem;
+use crate::{AppState, body};
+
+/// How long a token lives.
+pub const TOKEN_LIFETIME: Duration = Duration::hours(8);
+
+/// Hashes a password with Argon2id and a fresh salt, as a PHC string.
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 with default parameters accepts any password")
+        .to_string()
+}
+
+/// True when `password` matches the PHC string.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// The password grant of `POST /api/token`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenRequest {
+    username: String,
+    password: String,
+    realm: String,
+    #[serde(default)]
+    grant_type: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code, reason = "accepted for compatibility; tlsdeck has no client registry")]
+    client_id: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code, reason = "accepted for compatibility; tlsdeck has no client registry")]
+    client_secret: Option<String>,
+}
+
+/// `POST /api/token`: exchanges a username, password and realm for a bearer token.
+pub async fn issue_token(
+    State(state): State<AppState>,
+    raw: Bytes,
+) -> Result<impl IntoResponse, Problem> {
+    let req: TokenRequest = body::parse(&raw)?;
+    if req.grant_type.as_deref().is_some_and(|g| g != "password") {
+        return Err(Problem::bad_request("grant_type: only the password grant is supported"));
+    }
+    let (realm, username, password) = (req.realm.clone(), req.username.clone(), req.password);
+    let user = state
+        .run(move |s| match s.user(&realm, &username) {
+            Err(StoreError::NotFound) => Ok(None),
+            other => other.map(Some),
+        })
+        .await?;
+    let valid = tokio::task::spawn_blocking(move || check_login(user, &password))
+        .await
+        .map_err(|_| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "log-in check failed"))?;
+    let Some(user) = valid else {
+        tracing::info!(username = %req.username, realm = %req.realm, "failed log-in");
+        return Err(Problem::unauthorized("wrong username, password or realm"));
+    };
+
+    let token = new_token();
+    let hash = token_hash(&token);
+    let expires = Utc::now() + TOKEN_LIFETIME;
+    state.run(move |s| s.insert_token(&hash, user.id, expires)).await?;
+    tracing::info!(username = %req.username, realm = %req.realm, "logged in");
+    Ok(Json(json!({
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": TOKEN_LIFETIME.num_seconds(),
+    })))
+}
+
+/// Verifies the password, spending the same work when the user does not exist.
+fn check_login(user: Option<User>, password: &str) -> Option<User> {
+    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$\
+                         9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";
+    let phc = user.as_ref().map_or(DUMMY, |u| u.password_hash.as_str());
+    let ok = verify_password(password, phc);
+    user.filter(|u| ok && !u.disabled)
+}
+
+/// `DELETE /api/token`: ends the caller's token.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<StatusCode, Problem> {
+    let hash = caller.token_hash;
+    state.run(move |s| s.delete_token(&hash)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The authenticated user behind a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The user.
+    pub user: User,
+    token_hash: String,
+}
+
+impl Caller {
+    /// The org of that name, when the caller is a member holding `permission` in it.
+    ///
+    /// A non-member gets 404, so org names do not leak; a member without the permission 403.
+    pub async fn authorize(
+        &self,
+        state: &AppState,
+        org: &str,
+        permission: Permission,
+    ) -> Result<Org, Problem> {
+        let (org_name, user_id) = (org.to_owned(), self.user.id);
+        let found = state
+            .run(move |s| {
+                let org = s.org(&org_name)?;
+                let roles = s.roles(org.id, user_id)?;
+                Ok((org, roles))
+            })
+            .await;
+        let (org, roles) = match found {
+            Ok(pair) => pair,
+            Err(p) if p.status() == StatusCode::NOT_FOUND => return Err(no_org(org)),
+            Err(p) => return Err(p),
+        };
+        if roles.is_empty() {
+            return Err(no_org(org.name.as_str()));
+        }
+        if !permissions::allows(&roles, permission) {
+            return Err(Problem::forbidden(format!(
+                "this needs the {} permission in org {}",
+                permission.as_str(),
+                org.name
+            )));
+        }
+        Ok(org)
+    }
+}
+
+fn no_org(name: &str) -> Problem {
+    Problem::not_found(format!("no org named {name}"))
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| Problem::unauthorized("log in first: no bearer token was sent"))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                Problem::unauthorized("the Authorization header must be 'Bearer TOKEN'")
+            })?;
+        let hash = token_hash(token);
+        let lookup = hash.clone();
+        let user = state.run(move |s| s.token_user(&lookup, Utc::now())).await.map_err(|p| {
+            if p.status() == StatusCode::NOT_FOUND {
+                Problem::unauthorized("the token is unknown or has expired: log in again")
+            } else {
+                p
+            }
+        })?;
+        Ok(Self { user, token_hash: hash })
+    }
+}

@@ -1,0 +1,85 @@
+//! First start: the `admin` org and its owner.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use rand::Rng;
+use rand::distributions::Alphanumeric;
+use tlsdeck_store::{NewUser, Store, StoreError};
+
+use crate::auth::hash_password;
+
+/// The cloud org operators use.
+pub const ADMIN_ORG: &str = "admin";
+/// The owner created on first start.
+pub const ADMIN_USER: &str = "admin";
+/// The realm of the admin org's users.
+pub const ADMIN_REALM: &str = "admin/default-idp-1";
+/// The environment variable that sets the first owner's password.
+pub const PASSWORD_ENV: &str = "TLSDECK_ADMIN_PASSWORD";
+/// The file in the data dir that holds a generated password.
+pub const PASSWORD_FILE: &str = "admin-password";
+
+/// What a first start created.
+#[derive(Debug)]
+pub struct Bootstrap {
+    /// The generated password, when none came from the environment.
+    pub generated_password: Option<String>,
+    /// Where a generated password was written (mode 0600).
+    pub password_file: PathBuf,
+}
+
+/// Creates the `admin` org and its owner unless they exist; `None` when nothing was created.
+///
+/// The owner's password is `password` (from the environment, see [`PASSWORD_ENV`]), or one
+/// generated and written with mode 0600 into the data dir.
+pub fn bootstrap(
+    store: &dyn Store,
+    data_dir: &Path,
+    password: Option<String>,
+) -> anyhow::Result<Option<Bootstrap>> {
+    match store.org(ADMIN_ORG) {
+        Ok(_) => return Ok(None),
+        Err(StoreError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let from_env = password.filter(|p| !p.is_empty());
+    let password = from_env.clone().unwrap_or_else(generate_password);
+    let password_file = data_dir.join(PASSWORD_FILE);
+    if from_env.is_none() {
+        write_private(&password_file, &password)?;
+    }
+
+    let org = store.create_org(ADMIN_ORG, "Cloud admin", "admin")?;
+    let user = store.create_user(&NewUser {
+        username: ADMIN_USER.into(),
+        realm: ADMIN_REALM.into(),
+        email: None,
+        password_hash: hash_password(&password),
+    })?;
+    store.add_member(org.id, user.id, "owner")?;
+    tracing::info!(
+        org = ADMIN_ORG,
+        user = ADMIN_USER,
+        realm = ADMIN_REALM,
+        "created the admin org and its owner"
+    );
+    Ok(Some(Bootstrap {
+        generated_password: from_env.is_none().then_some(password),
+        password_file,
+    }))
+}
+
+fn generate_password() -> String {
+    rand::thread_rng().sample_iter(&Alphanumeric).take(24).map(char::from).collect()
+}
+
+/// Writes a secret to a new file readable by its owner only.
+fn write_private(path: &Path, secret: &str) -> std::io::Result<()> {
+    let mut f =
+        OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    writeln!(f, "{secret}")?;
+    f.sync_all()
+}

@@ -1,0 +1,131 @@
+//! The tlsdeck management server: REST API, authentication and first-start set-up.
+
+mod auth;
+mod body;
+mod bootstrap;
+mod permissions;
+mod problem;
+mod profiles;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use chrono::{DateTime, SecondsFormat, Utc};
+use tlsdeck_store::{SqliteStore, Store, StoreError};
+
+pub use auth::{hash_password, verify_password};
+pub use bootstrap::{ADMIN_ORG, ADMIN_REALM, ADMIN_USER, Bootstrap, PASSWORD_ENV, bootstrap};
+pub use problem::Problem;
+
+/// What `tlsdeck serve` was asked for.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Where the SQLite file and first-start files live.
+    pub data_dir: PathBuf,
+}
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    store: Arc<dyn Store>,
+    /// The base of the URLs put into responses, e.g. `http://127.0.0.1:7070`.
+    public_url: String,
+}
+
+impl AppState {
+    /// State over a store, with URLs based at `public_url`.
+    pub fn new(store: Arc<dyn Store>, public_url: impl Into<String>) -> Self {
+        Self { store, public_url: public_url.into().trim_end_matches('/').to_owned() }
+    }
+
+    /// Runs a store call off the async threads and turns its failure into a problem.
+    async fn run<T, F>(&self, f: F) -> Result<T, Problem>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
+            Ok(result) => result.map_err(Problem::from),
+            Err(e) => {
+                tracing::error!(error = %e, "store call panicked");
+                Err(Problem::new(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "the store failed; see the server log",
+                ))
+            }
+        }
+    }
+}
+
+/// Every route of the API.
+pub fn router(state: AppState) -> Router {
+    let item = "/api/orgs/{org}/tls-client-profiles/{name}/{version}";
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/token", post(auth::issue_token).delete(auth::revoke_token))
+        .route(
+            "/api/orgs/{org}/tls-client-profiles",
+            get(profiles::list).post(profiles::create).delete(profiles::clear),
+        )
+        .route(
+            "/api/orgs/{org}/tls-client-profiles/{name}",
+            get(profiles::get_name_or_id)
+                .patch(profiles::patch_by_id)
+                .delete(profiles::delete_by_id),
+        )
+        .route(item, get(profiles::get).patch(profiles::patch).delete(profiles::delete))
+        .route(&format!("{item}/effective"), get(profiles::effective))
+        .route(&format!("{item}/lint"), get(profiles::lint))
+        .route(&format!("{item}/probe"), post(profiles::probe))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn healthz() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn not_found() -> Problem {
+    Problem::not_found("no such endpoint")
+}
+
+/// Opens the store in the data dir, runs first-start set-up, and serves until stopped.
+pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir.join("tlsdeck.db"))?);
+    let password = std::env::var(bootstrap::PASSWORD_ENV).ok();
+    let created = bootstrap(store.as_ref(), &config.data_dir, password)?;
+    if let Some(Bootstrap { generated_password: Some(pw), password_file }) = created {
+        println!("created user {ADMIN_USER} in realm {ADMIN_REALM} with password: {pw}");
+        println!("(also written to {}; it is not shown again)", password_file.display());
+    }
+
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let state = AppState::new(store, format!("http://{addr}"));
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), "listening");
+    println!("tlsdeck listening on http://{addr}");
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler can be installed");
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}

@@ -1,0 +1,460 @@
+//! `/api/orgs/{org}/tls-client-profiles`: list, create, read, merge-patch, delete, clear,
+//! and the extras that apply a profile: effective settings, lint and probe.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tlsdeck_engine::{ProbeOptions, Target, Trust};
+use tlsdeck_model::{ClientProfile, StoreRef, ValidationErrors, Visibility, lint};
+use tlsdeck_store::{Org, Page, StoredProfile};
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::permissions::Permission::{SettingsManage, SettingsView};
+use crate::problem::Problem;
+use crate::{AppState, body};
+
+const COLLECTION: &str = "tls-client-profiles";
+const MAX_LIMIT: u32 = 1000;
+
+/// How a request names one profile.
+enum Locator {
+    NameVersion(String, String),
+    Id(Uuid),
+}
+
+impl Locator {
+    async fn fetch(&self, state: &AppState, org: &Org) -> Result<StoredProfile, Problem> {
+        let org_id = org.id;
+        let found = match self {
+            Self::NameVersion(n, v) => {
+                let (n, v) = (n.clone(), v.clone());
+                state.run(move |s| s.client_profile(org_id, &n, &v)).await
+            }
+            Self::Id(id) => {
+                let id = *id;
+                state.run(move |s| s.client_profile_by_id(org_id, id)).await
+            }
+        };
+        found.map_err(|p| match (p.status(), self) {
+            (StatusCode::NOT_FOUND, Self::NameVersion(n, v)) => {
+                Problem::not_found(format!("no TLS client profile {n}:{v} in org {}", org.name))
+            }
+            (StatusCode::NOT_FOUND, Self::Id(id)) => Problem::not_found(format!(
+                "no TLS client profile with id {id} in org {}",
+                org.name
+            )),
+            _ => p,
+        })
+    }
+}
+
+/// `GET /api/orgs/{org}/tls-client-profiles`.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, Problem> {
+    let org = caller.authorize(&state, &org, SettingsView).await?;
+    let page = parse_page(&query)?;
+    let org_id = org.id;
+    let (total, items) = state.run(move |s| s.list_client_profiles(org_id, None, page)).await?;
+    Ok(Json(collection(&state, &org, total, &items)))
+}
+
+/// `POST /api/orgs/{org}/tls-client-profiles`.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    raw: Bytes,
+) -> Result<Response, Problem> {
+    let org = caller.authorize(&state, &org, SettingsManage).await?;
+    let input: Value = body::parse(&raw)?;
+    let profile = ClientProfile::from_json(&input)?;
+    check_rules(&org, &profile)?;
+
+    let org_id = org.id;
+    let stored = state.run(move |s| s.create_client_profile(org_id, &profile)).await?;
+    tracing::info!(org = %org.name, profile = %key(&stored), user = %caller.user.username, "created TLS client profile");
+    let mut resp = item_response(&state, &org, &stored, StatusCode::CREATED);
+    if let Ok(loc) = HeaderValue::from_str(&item_url(&state, &org, &stored)) {
+        resp.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(resp)
+}
+
+/// The `confirm` query of a clear.
+#[derive(Deserialize)]
+pub struct ClearQuery {
+    confirm: Option<String>,
+}
+
+/// `DELETE /api/orgs/{org}/tls-client-profiles?confirm={org}`.
+pub async fn clear(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    Query(q): Query<ClearQuery>,
+) -> Result<Json<Value>, Problem> {
+    let org = caller.authorize(&state, &org, SettingsManage).await?;
+    if q.confirm.as_deref() != Some(org.name.as_str()) {
+        return Err(Problem::bad_request(format!(
+            "confirm: clearing deletes every TLS client profile of the org; pass ?confirm={}",
+            org.name
+        )));
+    }
+    let org_id = org.id;
+    let deleted = state.run(move |s| s.clear_client_profiles(org_id)).await?;
+    tracing::info!(org = %org.name, deleted, user = %caller.user.username, "cleared TLS client profiles");
+    Ok(Json(json!({ "deleted": deleted })))
+}
+
+/// `GET /api/orgs/{org}/tls-client-profiles/{name}`: the versions of a name, or one
+/// profile when the segment is the id of one.
+pub async fn get_name_or_id(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, segment)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, Problem> {
+    let org = caller.authorize(&state, &org, SettingsView).await?;
+    if let Ok(id) = Uuid::parse_str(&segment) {
+        let org_id = org.id;
+        match state.run(move |s| s.client_profile_by_id(org_id, id)).await {
+            Ok(stored) => return Ok(item_response(&state, &org, &stored, StatusCode::OK)),
+            Err(p) if p.status() == StatusCode::NOT_FOUND => {}
+            Err(p) => return Err(p),
+        }
+    }
+    let page = parse_page(&query)?;
+    let org_id = org.id;
+    let name = segment.clone();
+    let (total, items) =
+        state.run(move |s| s.list_client_profiles(org_id, Some(&name), page)).await?;
+    if total == 0 {
+        return Err(Problem::not_found(format!(
+            "no TLS client profile named {segment} in org {}",
+            org.name
+        )));
+    }
+    Ok(Json(collection(&state, &org, total, &items)).into_response())
+}
+
+/// `GET .../{name}/{version}`.
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, name, version)): Path<(String, String, String)>,
+) -> Result<Response, Problem> {
+    let org = caller.authorize(&state, &org, SettingsView).await?;
+    let stored = Locator::NameVersion(name, version).fetch(&state, &org).await?;
+    Ok(item_response(&state, &org, &stored, StatusCode::OK))
+}
+
+/// `PATCH .../{name}/{version}`: JSON merge patch, guarded by `If-Match`.
+pub async fn patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, name, version)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    raw: Bytes,
+) -> Result<Response, Problem> {
+    update(state, caller, org, Locator::NameVersion(name, version), headers, raw).await
+}
+
+/// `PATCH .../{id}`.
+pub async fn patch_by_id(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    raw: Bytes,
+) -> Result<Response, Problem> {
+    let locator = parse_id_locator(&id)?;
+    update(state, caller, org, locator, headers, raw).await
+}
+
+/// `DELETE .../{name}/{version}`, guarded by `If-Match` when sent.
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, name, version)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<StatusCode, Problem> {
+    remove(state, caller, org, Locator::NameVersion(name, version), headers).await
+}
+
+/// `DELETE .../{id}`.
+pub async fn delete_by_id(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<StatusCode, Problem> {
+    let locator = parse_id_locator(&id)?;
+    remove(state, caller, org, locator, headers).await
+}
+
+/// `GET .../{name}/{version}/effective`: the exact OpenSSL settings the profile compiles to.
+pub async fn effective(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, name, version)): Path<(String, String, String)>,
+) -> Result<Json<Value>, Problem> {
+    let org = caller.authorize(&state, &org, SettingsView).await?;
+    let stored = Locator::NameVersion(name, version).fetch(&state, &org).await?;
+    let settings = tlsdeck_engine::effective(&stored.profile);
+    Ok(Json(serde_json::to_value(settings).unwrap_or_default()))
+}
+
+/// `GET .../{name}/{version}/lint`: the grade and warnings.
+pub async fn lint(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, name, version)): Path<(String, String, String)>,
+) -> Result<Json<Value>, Problem> {
+    let org = caller.authorize(&state, &org, SettingsView).await?;
+    let stored = Locator::NameVersion(name, version).fetch(&state, &org).await?;
+    Ok(Json(json!({
+        "grade": lint::grade(&stored.profile),
+        "warnings": warnings(&stored.profile),
+    })))
+}
+
+/// The body of a probe request.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProbeRequest {
+    target: String,
+    #[serde(default)]
+    timeout_ms: Option<u64>,
+}
+
+/// `POST .../{name}/{version}/probe`: handshakes with a target through the profile, on
+/// the server, so that key material never leaves it.
+pub async fn probe(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, name, version)): Path<(String, String, String)>,
+    raw: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let org = caller.authorize(&state, &org, SettingsView).await?;
+    let req: ProbeRequest = body::parse(&raw)?;
+    let mut errs = ValidationErrors::default();
+    let target = req.target.parse::<Target>().map_err(|e| errs.push("target", e.to_string())).ok();
+    let timeout = match req.timeout_ms {
+        None => Some(ProbeOptions::default().timeout),
+        Some(ms @ 1..=60_000) => Some(Duration::from_millis(ms)),
+        Some(_) => {
+            errs.push("timeout_ms", "must be between 1 and 60000");
+            None
+        }
+    };
+    let (Some(target), Some(timeout)) = (target, timeout) else {
+        return Err(Problem::invalid(errs));
+    };
+    let stored = Locator::NameVersion(name, version).fetch(&state, &org).await?;
+    tracing::debug!(org = %org.name, profile = %key(&stored), target = %req.target, "probe");
+
+    let report = tokio::task::spawn_blocking(move || {
+        let opts = ProbeOptions { timeout };
+        tlsdeck_engine::probe(&stored.profile, &Trust::System, &target, &opts)
+    })
+    .await
+    .map_err(|_| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the probe failed to run"))?;
+    Ok(Json(serde_json::to_value(report).unwrap_or_default()))
+}
+
+async fn update(
+    state: AppState,
+    caller: Caller,
+    org: String,
+    locator: Locator,
+    headers: HeaderMap,
+    raw: Bytes,
+) -> Result<Response, Problem> {
+    let org = caller.authorize(&state, &org, SettingsManage).await?;
+    let patch: Value = body::parse(&raw)?;
+    if !patch.is_object() {
+        return Err(Problem::bad_request("body: a merge patch must be a JSON object"));
+    }
+    let stored = locator.fetch(&state, &org).await?;
+    let expected = expected_revision(&headers, &stored)?;
+
+    let mut merged = stored.profile.to_input();
+    merge_patch(&mut merged, &patch);
+    let profile = ClientProfile::from_json(&merged)?;
+    check_rules(&org, &profile)?;
+
+    let (org_id, id) = (org.id, stored.id);
+    let updated =
+        state.run(move |s| s.update_client_profile(org_id, id, Some(expected), &profile)).await?;
+    tracing::info!(org = %org.name, profile = %key(&updated), revision = updated.revision,
+        user = %caller.user.username, "updated TLS client profile");
+    Ok(item_response(&state, &org, &updated, StatusCode::OK))
+}
+
+async fn remove(
+    state: AppState,
+    caller: Caller,
+    org: String,
+    locator: Locator,
+    headers: HeaderMap,
+) -> Result<StatusCode, Problem> {
+    let org = caller.authorize(&state, &org, SettingsManage).await?;
+    let stored = locator.fetch(&state, &org).await?;
+    let expected = expected_revision(&headers, &stored)?;
+    let (org_id, id) = (org.id, stored.id);
+    state.run(move |s| s.delete_client_profile(org_id, id, Some(expected))).await?;
+    tracing::info!(org = %org.name, profile = %key(&stored), user = %caller.user.username,
+        "deleted TLS client profile");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn parse_id_locator(segment: &str) -> Result<Locator, Problem> {
+    Uuid::parse_str(segment).map(Locator::Id).map_err(|_| {
+        Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "name a profile by NAME/VERSION or by its id to change or delete it",
+        )
+    })
+}
+
+/// Rules beyond the profile's own: the org, other resources, and what the linked OpenSSL
+/// can really offer.
+fn check_rules(org: &Org, p: &ClientProfile) -> Result<(), ValidationErrors> {
+    let mut errs = ValidationErrors::default();
+    for w in tlsdeck_engine::warnings(p).into_iter().filter(|w| w.code == "no_usable_cipher") {
+        errs.push(w.field, w.message);
+    }
+    if org.org_type != "admin" && p.visibility != Visibility::Private {
+        errs.push("visibility", "only profiles of the admin org can be shared with other orgs");
+    }
+    // Keystores and truststores are not stored yet, so any reference names one that
+    // does not exist in the org.
+    for (kind, r) in [("keystore", &p.keystore), ("truststore", &p.truststore)] {
+        if let Some(r) = r {
+            let field = match r {
+                StoreRef::Name(_) => kind.to_owned(),
+                StoreRef::Url(_) => format!("{kind}_url"),
+            };
+            errs.push(field, format!("no {kind} '{}' exists in org {}", r.key(), org.name));
+        }
+    }
+    errs.into_result(())
+}
+
+/// The revision an `If-Match` header asks for; the stored one when none was sent.
+fn expected_revision(headers: &HeaderMap, stored: &StoredProfile) -> Result<i64, Problem> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(stored.revision);
+    };
+    let value = value.to_str().map_err(|_| Problem::bad_request("If-Match: not valid text"))?;
+    let current = etag(stored);
+    let matches = value
+        .split(',')
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == "*" || t == current);
+    if matches { Ok(stored.revision) } else { Err(Problem::stale()) }
+}
+
+/// RFC 7386 JSON merge patch: objects merge, `null` removes, anything else replaces.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = json!({});
+    }
+    let obj = target.as_object_mut().expect("made an object above");
+    for (k, v) in patch {
+        if v.is_null() {
+            obj.remove(k);
+        } else {
+            merge_patch(obj.entry(k.clone()).or_insert(Value::Null), v);
+        }
+    }
+}
+
+fn parse_page(query: &HashMap<String, String>) -> Result<Page, Problem> {
+    let mut errs = ValidationErrors::default();
+    let mut page = Page::default();
+    if let Some(l) = query.get("limit") {
+        match l.parse::<u32>() {
+            Ok(n @ 1..=MAX_LIMIT) => page.limit = n,
+            _ => errs.push("limit", format!("must be a whole number from 1 to {MAX_LIMIT}")),
+        }
+    }
+    if let Some(o) = query.get("offset") {
+        match o.parse::<u64>() {
+            Ok(n) => page.offset = n,
+            _ => errs.push("offset", "must be a whole number from 0"),
+        }
+    }
+    errs.into_result(page).map_err(|e| Problem::invalid(e).with_status(StatusCode::BAD_REQUEST))
+}
+
+fn key(s: &StoredProfile) -> String {
+    format!("{}:{}", s.profile.name, s.profile.version)
+}
+
+fn etag(s: &StoredProfile) -> String {
+    format!("\"{}-{}\"", s.id, s.revision)
+}
+
+fn org_url(state: &AppState, org: &Org) -> String {
+    format!("{}/api/orgs/{}", state.public_url, org.name)
+}
+
+fn item_url(state: &AppState, org: &Org, s: &StoredProfile) -> String {
+    format!("{}/{COLLECTION}/{}", org_url(state, org), s.id)
+}
+
+/// Model warnings and engine warnings together.
+fn warnings(p: &ClientProfile) -> Vec<tlsdeck_model::Warning> {
+    let mut all = lint::warnings(p);
+    all.extend(tlsdeck_engine::warnings(p));
+    all
+}
+
+/// The JSON of one stored profile, shaped like the source product's.
+fn view(state: &AppState, org: &Org, s: &StoredProfile) -> Value {
+    let mut v = s.profile.to_input();
+    let obj = v.as_object_mut().expect("a profile's input form is an object");
+    for field in ["summary", "keystore_url", "truststore_url"] {
+        obj.entry(field).or_insert(Value::Null);
+    }
+    obj.insert("type".into(), "tls_client_profile".into());
+    obj.insert("api_version".into(), "2.0.0".into());
+    obj.insert("id".into(), s.id.to_string().into());
+    obj.insert("revision".into(), s.revision.into());
+    obj.insert("warnings".into(), serde_json::to_value(warnings(&s.profile)).unwrap_or_default());
+    obj.insert("created_at".into(), crate::rfc3339(s.created_at).into());
+    obj.insert("updated_at".into(), crate::rfc3339(s.updated_at).into());
+    obj.insert("org_url".into(), org_url(state, org).into());
+    obj.insert("url".into(), item_url(state, org, s).into());
+    v
+}
+
+fn collection(state: &AppState, org: &Org, total: u64, items: &[StoredProfile]) -> Value {
+    let results: Vec<Value> = items.iter().map(|s| view(state, org, s)).collect();
+    json!({ "total_results": total, "results": results })
+}
+
+fn item_response(state: &AppState, org: &Org, s: &StoredProfile, status: StatusCode) -> Response {
+    let mut resp = (status, Json(view(state, org, s))).into_response();
+    if let Ok(tag) = HeaderValue::from_str(&etag(s)) {
+        resp.headers_mut().insert(header::ETAG, tag);
+    }
+    resp
+}
