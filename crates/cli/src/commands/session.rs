@@ -1,0 +1,54 @@
+//! `login` and `logout`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+use crate::client::Client;
+use crate::config::{self, Credential};
+
+/// Exchanges a password for a token and saves it for the server.
+pub fn login(server: &str, username: &str, password: &str, realm: &str) -> Result<ExitCode> {
+    let url = config::normalize(server);
+    let client = Client::new(&url, None, Duration::from_secs(30));
+    let body = json!({
+        "username": username,
+        "password": password,
+        "realm": realm,
+        "grant_type": "password",
+    });
+    let answer = client.post("/api/token", &body).context("log-in failed")?;
+    let token = answer
+        .body
+        .get("access_token")
+        .and_then(Value::as_str)
+        .context("the server answered without an access_token")?;
+
+    let mut saved = config::load()?;
+    let cred =
+        Credential { token: token.to_owned(), username: username.into(), realm: realm.into() };
+    saved.servers.insert(url.clone(), cred);
+    saved.current = Some(url.clone());
+    config::save(&saved)?;
+    println!("logged in to {url} as {username}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ends the token on the server (when reachable) and forgets it.
+pub fn logout(server: Option<&str>) -> Result<ExitCode> {
+    let (url, cred) = config::resolve(server)?;
+    let client = Client::new(&url, Some(cred.token), Duration::from_secs(30));
+    if let Err(e) = client.delete("/api/token") {
+        eprintln!("warning: the server did not end the token: {e}");
+    }
+    let mut saved = config::load()?;
+    saved.servers.remove(&url);
+    if saved.current.as_deref() == Some(url.as_str()) {
+        saved.current = None;
+    }
+    config::save(&saved)?;
+    println!("logged out of {url}");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,355 @@
+//! The `tlsdeck` binary end to end: a real server process on loopback, the CLI against
+//! it, and probes against a real `openssl s_server`.
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tlsdeck");
+const PASSWORD: &str = "Cli-Test-Passw0rd";
+
+/// A child process stopped by its own PID when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listened on port {port} within 20 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+    server: String,
+    _serve: Running,
+}
+
+impl Env {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let child = Command::new(BIN)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(dir.path().join("data"))
+            .env("TLSDECK_ADMIN_PASSWORD", PASSWORD)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let serve = Running(child);
+        wait_for_port(port);
+        let env = Self { dir, server: format!("http://127.0.0.1:{port}"), _serve: serve };
+        let out = env.run(&[
+            "login",
+            "--server",
+            &env.server,
+            "--username",
+            "admin",
+            "--password",
+            PASSWORD,
+            "--realm",
+            "admin/default-idp-1",
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        env
+    }
+
+    fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .env("TLSDECK_CONFIG_DIR", self.config_dir())
+            .env_remove("TLSDECK_LOG")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_string_lossy().into_owned()
+    }
+}
+
+const PROFILE_YAML: &str = "\
+title: Backend TLS
+protocols: [tls_v1.2, tls_v1.3]
+ciphers:
+  - ECDHE-RSA-AES128-GCM-SHA256
+  - TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
+";
+
+#[test]
+fn saves_the_login_readable_by_its_owner_only() {
+    let env = Env::start();
+    let file = env.config_dir().join("credentials.json");
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(!saved.contains(PASSWORD), "the password is not saved");
+}
+
+#[test]
+fn creates_gets_lists_updates_and_deletes_a_profile() {
+    let env = Env::start();
+    let file = env.write("p.yaml", PROFILE_YAML);
+    let created = env.json(&["tls-client-profiles:create", &file, "--format", "json"]);
+    assert_eq!(created["name"], "backend-tls");
+    assert_eq!(created["ciphers"].as_array().unwrap().len(), 7, "TLS 1.3 rule applied");
+
+    let got = env.json(&["tls-client-profiles:get", "backend-tls:1.0.0", "--format", "json"]);
+    assert_eq!(got["id"], created["id"]);
+
+    let yaml = env.run(&["tls-client-profiles:get", "backend-tls:1.0.0"]);
+    let yaml: Value = serde_yaml::from_slice(&yaml.stdout).unwrap();
+    assert_eq!(yaml["title"], "Backend TLS");
+
+    let change = env.write("c.json", r#"{"summary": "changed", "server_name_indication": false}"#);
+    let updated =
+        env.json(&["tls-client-profiles:update", "backend-tls:1.0.0", &change, "--format", "json"]);
+    assert_eq!(
+        (updated["summary"].as_str(), updated["server_name_indication"].as_bool()),
+        (Some("changed"), Some(false))
+    );
+
+    let table = env.run(&["tls-client-profiles:list-all"]);
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(table.starts_with("NAME"), "{table}");
+    assert!(table.lines().nth(1).unwrap().starts_with("backend-tls  1.0.0"), "{table}");
+
+    let versions = env.json(&["tls-client-profiles:list", "backend-tls", "--format", "json"]);
+    assert_eq!(versions["total_results"], 1);
+
+    let out = env.run(&["tls-client-profiles:delete", "backend-tls:1.0.0"]);
+    assert!(out.status.success());
+    let out = env.run(&["tls-client-profiles:get", "backend-tls:1.0.0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("404"));
+}
+
+#[test]
+fn writes_output_to_a_file_and_clears_with_confirmation() {
+    let env = Env::start();
+    let file = env.write("p.yaml", PROFILE_YAML);
+    let out_file = env.dir.path().join("out.json");
+    let out = env.run(&[
+        "tls-client-profiles:create",
+        &file,
+        "--format",
+        "json",
+        "--output",
+        out_file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success() && out.stdout.is_empty());
+    let saved: Value = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+    assert_eq!(saved["name"], "backend-tls");
+
+    let out = env.run(&["tls-client-profiles:clear", "--confirm", "wrong"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = env.run(&["tls-client-profiles:clear", "--confirm", "admin"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "deleted 1 TLS client profiles in org admin"
+    );
+}
+
+#[test]
+fn reports_every_bad_field_and_exits_one() {
+    let env = Env::start();
+    let file = env.write("bad.yaml", "title: ''\nciphers: [NOPE_CIPHER]\nprotocols: [tls_v9]\n");
+    let out = env.run(&["tls-client-profiles:create", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for needle in ["422", "title:", "ciphers[0]: unknown cipher 'NOPE_CIPHER'", "protocols[0]:"] {
+        assert!(err.contains(needle), "missing {needle} in {err}");
+    }
+}
+
+#[test]
+fn exits_two_on_usage_errors() {
+    let env = Env::start();
+    assert_eq!(env.run(&["tls-client-profiles:get", "no-version"]).status.code(), Some(2));
+    assert_eq!(env.run(&["tls-client-profiles:nonsense"]).status.code(), Some(2));
+    assert_eq!(env.run(&["probe", "localhost:1"]).status.code(), Some(2));
+    let out = Command::new(BIN)
+        .args(["tls-client-profiles:list-all"])
+        .env("TLSDECK_CONFIG_DIR", env.dir.path().join("empty"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "not logged in");
+}
+
+/// An `openssl s_server` with a self-signed certificate for localhost.
+struct SelfSigned {
+    cert: PathBuf,
+    port: u16,
+    _server: Running,
+}
+
+fn self_signed_server(dir: &Path) -> SelfSigned {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let status = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+        ])
+        .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let port = free_port();
+    let child = Command::new("openssl")
+        .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-www", "-tls1_2"])
+        .arg("-cert")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Running(child);
+    wait_for_port(port);
+    SelfSigned { cert, port, _server: server }
+}
+
+#[test]
+fn probes_locally_from_a_profile_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let peer = self_signed_server(dir.path());
+    let profile = dir.path().join("p.yaml");
+    std::fs::write(&profile, "title: local\nciphers: [ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]\n")
+        .unwrap();
+    let target = format!("localhost:{}", peer.port);
+    let probe = |extra_env: Option<&Path>| {
+        let mut cmd = Command::new(BIN);
+        cmd.args([
+            "probe",
+            "--profile-file",
+            profile.to_str().unwrap(),
+            &target,
+            "--format",
+            "json",
+        ]);
+        if let Some(ca) = extra_env {
+            cmd.env("SSL_CERT_FILE", ca);
+        }
+        cmd.output().unwrap()
+    };
+
+    let out = probe(None);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["error"]["category"], "untrusted_certificate");
+
+    let out = probe(Some(&peer.cert));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert_eq!(report["protocol"], "tls_v1.2");
+    assert_eq!(report["cipher"], "ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
+    assert_eq!(report["sni"], "localhost");
+    assert_eq!(report["verified"], true);
+    assert_eq!(report["peer_certificates"][0]["subject"], "CN=localhost");
+}
+
+#[test]
+fn probes_through_the_server_with_a_stored_profile() {
+    let env = Env::start();
+    let peer = self_signed_server(env.dir.path());
+    let file = env.write("p.yaml", "title: remote\ninsecure_server_connections: true\nciphers: [ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]\n");
+    assert!(env.run(&["tls-client-profiles:create", &file]).status.success());
+
+    let target = format!("https://127.0.0.1:{}/", peer.port);
+    let out = env.run(&["probe", "--profile", "remote:1.0.0", &target, "--format", "json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert_eq!(report["cipher"], "ECDHE_ECDSA_WITH_AES_256_GCM_SHA384");
+    assert_eq!(report["sni"], Value::Null, "no SNI for an IP literal");
+    assert_eq!(report["verified"], false);
+
+    let table = env.run(&["probe", "--profile", "remote:1.0.0", &target]);
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("cipher") && l.contains("ECDHE_ECDSA_WITH_AES_256_GCM_SHA384")),
+        "{table}"
+    );
+}
+
+#[test]
+fn keeps_the_password_out_of_output_and_logs() {
+    let env = Env::start();
+    let file = env.write("p.yaml", PROFILE_YAML);
+    let mut seen = Vec::new();
+    for args in [
+        vec!["tls-client-profiles:create", file.as_str()],
+        vec!["tls-client-profiles:list-all", "--format", "json"],
+    ] {
+        let out = env.run(&args);
+        seen.extend(out.stdout);
+        seen.extend(out.stderr);
+    }
+    let bad_login = env.run(&[
+        "login",
+        "-s",
+        &env.server,
+        "-u",
+        "admin",
+        "-p",
+        "Wrong-Passw0rd-xyz",
+        "-r",
+        "admin/default-idp-1",
+    ]);
+    assert_eq!(bad_login.status.code(), Some(1));
+    seen.extend(bad_login.stdout);
+    seen.extend(bad_login.stderr);
+    let log = std::fs::File::open(env.dir.path().join("server.log")).unwrap();
+    for line in BufReader::new(log).lines() {
+        seen.extend(line.unwrap().into_bytes());
+    }
+    let text = String::from_utf8_lossy(&seen);
+    assert!(!text.contains(PASSWORD) && !text.contains("Wrong-Passw0rd-xyz"), "{text}");
+    assert!(text.contains("failed log-in"), "failed log-ins are logged");
+}
