@@ -92,6 +92,10 @@ impl From<StoreError> for Problem {
             StoreError::NotFound => Self::not_found("no such item"),
             StoreError::Conflict(what) => Self::new(StatusCode::CONFLICT, what),
             StoreError::Stale { .. } => Self::stale(),
+            StoreError::InUse { users } => Self::new(
+                StatusCode::CONFLICT,
+                format!("still in use by {}: change or delete those first", users.join(", ")),
+            ),
             other => {
                 tracing::error!(error = %other, "store failure");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "the store failed; see the server log")

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tlsdeck_engine::{ProbeOptions, Target, Trust};
 use tlsdeck_model::{ClientProfile, StoreRef, ValidationErrors, Visibility, lint};
-use tlsdeck_store::{Org, Page, StoredProfile};
+use tlsdeck_store::{Org, Page, ProfileRefs, StoredProfile};
 use uuid::Uuid;
 
 use crate::auth::Caller;
@@ -80,10 +80,10 @@ pub async fn create(
     let org = caller.authorize(&state, &org, SettingsManage).await?;
     let input: Value = body::parse(&raw)?;
     let profile = ClientProfile::from_json(&input)?;
-    check_rules(&org, &profile)?;
+    let refs = check_rules(&state, &org, &profile).await?;
 
     let org_id = org.id;
-    let stored = state.run(move |s| s.create_client_profile(org_id, &profile)).await?;
+    let stored = state.run(move |s| s.create_client_profile(org_id, &profile, refs)).await?;
     tracing::info!(org = %org.name, profile = %key(&stored), user = %caller.user.username, "created TLS client profile");
     let mut resp = item_response(&state, &org, &stored, StatusCode::CREATED);
     if let Ok(loc) = HeaderValue::from_str(&item_url(&state, &org, &stored)) {
@@ -291,13 +291,24 @@ async fn update(
     let expected = expected_revision(&headers, &stored)?;
 
     let mut merged = stored.profile.to_input();
+    for field in ["keystore", "truststore"] {
+        // A patch naming a store either way replaces the reference whichever way it was made.
+        let url_field = format!("{field}_url");
+        if let Some(obj) = merged.as_object_mut()
+            && (patch.get(field).is_some() || patch.get(&url_field).is_some())
+        {
+            obj.remove(field);
+            obj.remove(&url_field);
+        }
+    }
     merge_patch(&mut merged, &patch);
     let profile = ClientProfile::from_json(&merged)?;
-    check_rules(&org, &profile)?;
+    let refs = check_rules(&state, &org, &profile).await?;
 
     let (org_id, id) = (org.id, stored.id);
-    let updated =
-        state.run(move |s| s.update_client_profile(org_id, id, Some(expected), &profile)).await?;
+    let updated = state
+        .run(move |s| s.update_client_profile(org_id, id, Some(expected), &profile, refs))
+        .await?;
     tracing::info!(org = %org.name, profile = %key(&updated), revision = updated.revision,
         user = %caller.user.username, "updated TLS client profile");
     Ok(item_response(&state, &org, &updated, StatusCode::OK))
@@ -329,9 +340,13 @@ fn parse_id_locator(segment: &str) -> Result<Locator, Problem> {
     })
 }
 
-/// Rules beyond the profile's own: the org, other resources, and what the linked OpenSSL
-/// can really offer.
-fn check_rules(org: &Org, p: &ClientProfile) -> Result<(), ValidationErrors> {
+/// Rules beyond the profile's own: the org, the stores it names, and what the linked
+/// OpenSSL can really offer. Answers the ids of the stores it names.
+async fn check_rules(
+    state: &AppState,
+    org: &Org,
+    p: &ClientProfile,
+) -> Result<ProfileRefs, Problem> {
     let mut errs = ValidationErrors::default();
     for w in tlsdeck_engine::warnings(p).into_iter().filter(|w| w.code == "no_usable_cipher") {
         errs.push(w.field, w.message);
@@ -339,18 +354,39 @@ fn check_rules(org: &Org, p: &ClientProfile) -> Result<(), ValidationErrors> {
     if org.org_type != "admin" && p.visibility != Visibility::Private {
         errs.push("visibility", "only profiles of the admin org can be shared with other orgs");
     }
-    // Keystores and truststores are not stored yet, so any reference names one that
-    // does not exist in the org.
-    for (kind, r) in [("keystore", &p.keystore), ("truststore", &p.truststore)] {
-        if let Some(r) = r {
+    let keystore = resolve(state, org, "keystore", p.keystore.as_ref(), &mut errs).await?;
+    let truststore = resolve(state, org, "truststore", p.truststore.as_ref(), &mut errs).await?;
+    errs.into_result(ProfileRefs { keystore, truststore }).map_err(Problem::invalid)
+}
+
+/// The id of the keystore or truststore a profile names, or a field error when none exists.
+async fn resolve(
+    state: &AppState,
+    org: &Org,
+    kind: &'static str,
+    r: Option<&StoreRef>,
+    errs: &mut ValidationErrors,
+) -> Result<Option<Uuid>, Problem> {
+    let Some(r) = r else { return Ok(None) };
+    let (org_id, key) = (org.id, r.key().to_owned());
+    let found = state
+        .run(move |s| match kind {
+            "keystore" => s.keystore(org_id, &key).map(|k| k.id),
+            _ => s.truststore(org_id, &key).map(|t| t.id),
+        })
+        .await;
+    match found {
+        Ok(id) => Ok(Some(id)),
+        Err(p) if p.status() == StatusCode::NOT_FOUND => {
             let field = match r {
                 StoreRef::Name(_) => kind.to_owned(),
                 StoreRef::Url(_) => format!("{kind}_url"),
             };
             errs.push(field, format!("no {kind} '{}' exists in org {}", r.key(), org.name));
+            Ok(None)
         }
+        Err(p) => Err(p),
     }
-    errs.into_result(())
 }
 
 /// The revision an `If-Match` header asks for; the stored one when none was sent.
@@ -431,8 +467,13 @@ fn warnings(p: &ClientProfile) -> Vec<tlsdeck_model::Warning> {
 fn view(state: &AppState, org: &Org, s: &StoredProfile) -> Value {
     let mut v = s.profile.to_input();
     let obj = v.as_object_mut().expect("a profile's input form is an object");
-    for field in ["summary", "keystore_url", "truststore_url"] {
-        obj.entry(field).or_insert(Value::Null);
+    obj.entry("summary").or_insert(Value::Null);
+    let links =
+        [("keystore", &s.keystore, "keystores"), ("truststore", &s.truststore, "truststores")];
+    for (field, link, collection) in links {
+        let url = link.as_ref().map(|l| format!("{}/{collection}/{}", org_url(state, org), l.id));
+        obj.insert(format!("{field}_url"), url.map_or(Value::Null, Value::from));
+        obj.insert(field.to_owned(), link.as_ref().map_or(Value::Null, |l| l.name.clone().into()));
     }
     obj.insert("type".into(), "tls_client_profile".into());
     obj.insert("api_version".into(), "2.0.0".into());

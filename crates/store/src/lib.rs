@@ -5,7 +5,10 @@
 mod records;
 pub mod sqlite;
 
-pub use records::{NewUser, Org, Page, StoredProfile, User};
+pub use records::{
+    Labels, NewEntry, NewKeystore, NewUser, Org, Page, ProfileRefs, StoreLink, StoredEntry,
+    StoredKeystore, StoredProfile, StoredTruststore, User,
+};
 pub use sqlite::SqliteStore;
 
 use chrono::{DateTime, Utc};
@@ -27,6 +30,12 @@ pub enum StoreError {
     Stale {
         /// The revision now stored.
         current: i64,
+    },
+    /// The item is still used; `users` names what uses it (e.g. `tls-client-profile name:1.0.0`).
+    #[error("in use by {}", users.join(", "))]
+    InUse {
+        /// What uses the item.
+        users: Vec<String>,
     },
     /// Stored data no longer passes the model's rules.
     #[error("corrupt record {id}: {reason}")]
@@ -84,8 +93,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// One client profile by id.
     fn client_profile_by_id(&self, org_id: Uuid, id: Uuid) -> Result<StoredProfile>;
     /// Stores a new profile at revision 1; a taken name and version is a conflict.
-    fn create_client_profile(&self, org_id: Uuid, profile: &ClientProfile)
-    -> Result<StoredProfile>;
+    fn create_client_profile(
+        &self,
+        org_id: Uuid,
+        profile: &ClientProfile,
+        refs: ProfileRefs,
+    ) -> Result<StoredProfile>;
     /// Replaces a profile when its revision is still `expected` (or unconditionally with None).
     fn update_client_profile(
         &self,
@@ -93,9 +106,67 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         id: Uuid,
         expected: Option<i64>,
         profile: &ClientProfile,
+        refs: ProfileRefs,
     ) -> Result<StoredProfile>;
     /// Deletes a profile when its revision is still `expected` (or unconditionally with None).
     fn delete_client_profile(&self, org_id: Uuid, id: Uuid, expected: Option<i64>) -> Result<()>;
     /// Deletes every client profile of the org; returns how many.
     fn clear_client_profiles(&self, org_id: Uuid) -> Result<u64>;
+
+    /// A page of an org's keystores, ordered by name.
+    fn list_keystores(&self, org_id: Uuid, page: Page) -> Result<(u64, Vec<StoredKeystore>)>;
+    /// One keystore by name, or by id when `key` is the id of one.
+    fn keystore(&self, org_id: Uuid, key: &str) -> Result<StoredKeystore>;
+    /// Stores a new keystore at revision 1; a taken name is a conflict.
+    fn create_keystore(&self, org_id: Uuid, ks: &NewKeystore) -> Result<StoredKeystore>;
+    /// Replaces a keystore when its revision is still `expected` (or unconditionally).
+    fn update_keystore(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        expected: Option<i64>,
+        ks: &NewKeystore,
+    ) -> Result<StoredKeystore>;
+    /// Deletes a keystore; refused with [`StoreError::InUse`] while a profile uses it.
+    fn delete_keystore(&self, org_id: Uuid, id: Uuid, expected: Option<i64>) -> Result<()>;
+    /// Deletes every unused keystore of the org; refused whole when any is in use.
+    fn clear_keystores(&self, org_id: Uuid) -> Result<u64>;
+
+    /// A page of an org's truststores, ordered by name.
+    fn list_truststores(&self, org_id: Uuid, page: Page) -> Result<(u64, Vec<StoredTruststore>)>;
+    /// One truststore by name, or by id when `key` is the id of one.
+    fn truststore(&self, org_id: Uuid, key: &str) -> Result<StoredTruststore>;
+    /// Stores a new truststore with its entries; a taken name is a conflict.
+    fn create_truststore(
+        &self,
+        org_id: Uuid,
+        labels: &Labels,
+        entries: &[NewEntry],
+    ) -> Result<StoredTruststore>;
+    /// Changes labels and, when `entries` is given, replaces every entry.
+    fn update_truststore(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        expected: Option<i64>,
+        labels: &Labels,
+        entries: Option<&[NewEntry]>,
+    ) -> Result<StoredTruststore>;
+    /// Deletes a truststore and its entries; refused with [`StoreError::InUse`] while used.
+    fn delete_truststore(&self, org_id: Uuid, id: Uuid, expected: Option<i64>) -> Result<()>;
+    /// Deletes every unused truststore of the org; refused whole when any is in use.
+    fn clear_truststores(&self, org_id: Uuid) -> Result<u64>;
+    /// The certificates of a truststore, in the order added.
+    fn truststore_entries(&self, truststore_id: Uuid) -> Result<Vec<StoredEntry>>;
+    /// Adds certificates not held yet; returns the added entries.
+    fn add_truststore_entries(
+        &self,
+        truststore_id: Uuid,
+        entries: &[NewEntry],
+    ) -> Result<Vec<StoredEntry>>;
+    /// Removes one certificate.
+    fn delete_truststore_entry(&self, truststore_id: Uuid, entry_id: Uuid) -> Result<()>;
+
+    /// Records a one-off fact (e.g. that defaults were created); false when already set.
+    fn set_meta_once(&self, key: &str, value: &str) -> Result<bool>;
 }

@@ -62,8 +62,12 @@ pub struct StoredProfile {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
-    /// The validated profile.
+    /// The validated profile; its keystore and truststore name the linked stores.
     pub profile: ClientProfile,
+    /// The keystore it uses.
+    pub keystore: Option<StoreLink>,
+    /// The truststore it uses.
+    pub truststore: Option<StoreLink>,
 }
 
 /// A window onto a list.
@@ -79,4 +83,125 @@ impl Default for Page {
     fn default() -> Self {
         Self { limit: 100, offset: 0 }
     }
+}
+
+/// A keystore or truststore a profile points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreLink {
+    /// The store's id.
+    pub id: Uuid,
+    /// The store's current name.
+    pub name: String,
+}
+
+/// The stores a profile uses, by id.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProfileRefs {
+    /// The keystore presenting the client certificate.
+    pub keystore: Option<Uuid>,
+    /// The truststore verifying the server.
+    pub truststore: Option<Uuid>,
+}
+
+/// Name, title and summary of a keystore or truststore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Labels {
+    /// Unique in the org, used in URLs.
+    pub name: String,
+    /// Shown to people.
+    pub title: String,
+    /// A description.
+    pub summary: Option<String>,
+}
+
+/// A keystore as stored: the chain in the clear, the private key sealed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredKeystore {
+    /// Stable id.
+    pub id: Uuid,
+    /// The owning org's id.
+    pub org_id: Uuid,
+    /// Name, title and summary.
+    pub labels: Labels,
+    /// Grows by one with every change.
+    pub revision: i64,
+    /// DER certificates, leaf first.
+    pub chain: Vec<Vec<u8>>,
+    /// The PKCS#8 private key, sealed with the master key; never the key itself.
+    pub sealed_key: Vec<u8>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for StoredKeystore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKeystore")
+            .field("id", &self.id)
+            .field("name", &self.labels.name)
+            .field("revision", &self.revision)
+            .field("chain_len", &self.chain.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What creating or replacing a keystore stores.
+#[derive(Clone)]
+pub struct NewKeystore {
+    /// Name, title and summary.
+    pub labels: Labels,
+    /// DER certificates, leaf first.
+    pub chain: Vec<Vec<u8>>,
+    /// The sealed PKCS#8 private key.
+    pub sealed_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for NewKeystore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewKeystore").field("name", &self.labels.name).finish_non_exhaustive()
+    }
+}
+
+/// A truststore as stored, without its entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTruststore {
+    /// Stable id.
+    pub id: Uuid,
+    /// The owning org's id.
+    pub org_id: Uuid,
+    /// Name, title and summary.
+    pub labels: Labels,
+    /// Grows by one with every change, entries included.
+    pub revision: i64,
+    /// How many certificates it holds.
+    pub entry_count: u64,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One certificate of a truststore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEntry {
+    /// Stable id.
+    pub id: Uuid,
+    /// The truststore's id.
+    pub truststore_id: Uuid,
+    /// SHA-256 fingerprint, as the pki crate prints it.
+    pub fingerprint: String,
+    /// The certificate.
+    pub der: Vec<u8>,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A certificate to add to a truststore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEntry {
+    /// SHA-256 fingerprint; an entry already held is skipped.
+    pub fingerprint: String,
+    /// The certificate.
+    pub der: Vec<u8>,
 }

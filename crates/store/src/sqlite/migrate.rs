@@ -6,7 +6,10 @@ use super::backend;
 use crate::Result;
 
 /// Every migration, oldest first: (version, SQL).
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_stores.sql")),
+];
 
 /// Applies the migrations the database has not seen yet.
 ///

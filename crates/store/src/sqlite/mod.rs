@@ -1,16 +1,20 @@
 //! The embedded backend: one SQLite file, opened in WAL mode behind a mutex.
 
 mod migrate;
+mod stores;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
-use tlsdeck_model::ClientProfile;
+use tlsdeck_model::{ClientProfile, StoreRef};
 use uuid::Uuid;
 
-use crate::{NewUser, Org, Page, Result, Store, StoreError, StoredProfile, User};
+use crate::{
+    Labels, NewEntry, NewKeystore, NewUser, Org, Page, ProfileRefs, Result, Store, StoreError,
+    StoreLink, StoredEntry, StoredKeystore, StoredProfile, StoredTruststore, User,
+};
 
 /// The SQLite store.
 #[derive(Debug)]
@@ -104,7 +108,12 @@ fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
 }
 
 const USER_COLUMNS: &str = "id, username, realm, email, password_hash, disabled";
-const PROFILE_COLUMNS: &str = "id, org_id, revision, created_at, updated_at, body";
+const PROFILE_SELECT: &str =
+    "SELECT p.id, p.org_id, p.revision, p.created_at, p.updated_at, p.body,
+        k.id, k.name, t.id, t.name
+     FROM tls_client_profiles p
+     LEFT JOIN keystores k ON k.id = p.keystore_id
+     LEFT JOIN truststores t ON t.id = p.truststore_id";
 
 /// A profile row before its body is checked against the model.
 struct ProfileRow {
@@ -114,6 +123,16 @@ struct ProfileRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     body: String,
+    keystore: Option<StoreLink>,
+    truststore: Option<StoreLink>,
+}
+
+fn link(r: &Row<'_>, at: usize) -> rusqlite::Result<Option<StoreLink>> {
+    let id: Option<String> = r.get(at)?;
+    match id {
+        Some(id) => Ok(Some(StoreLink { id: parse_id(&id)?, name: r.get(at + 1)? })),
+        None => Ok(None),
+    }
 }
 
 fn profile_row(r: &Row<'_>) -> rusqlite::Result<ProfileRow> {
@@ -124,6 +143,8 @@ fn profile_row(r: &Row<'_>) -> rusqlite::Result<ProfileRow> {
         created_at: parse_ts(&r.get::<_, String>(3)?)?,
         updated_at: parse_ts(&r.get::<_, String>(4)?)?,
         body: r.get(5)?,
+        keystore: link(r, 6)?,
+        truststore: link(r, 8)?,
     })
 }
 
@@ -132,7 +153,9 @@ impl ProfileRow {
         let corrupt = |reason: String| StoreError::Corrupt { id: self.id.to_string(), reason };
         let json: serde_json::Value =
             serde_json::from_str(&self.body).map_err(|e| corrupt(e.to_string()))?;
-        let profile = ClientProfile::from_json(&json).map_err(|e| corrupt(e.to_string()))?;
+        let mut profile = ClientProfile::from_json(&json).map_err(|e| corrupt(e.to_string()))?;
+        profile.keystore = self.keystore.as_ref().map(|l| StoreRef::Name(l.name.clone()));
+        profile.truststore = self.truststore.as_ref().map(|l| StoreRef::Name(l.name.clone()));
         Ok(StoredProfile {
             id: self.id,
             org_id: self.org_id,
@@ -140,12 +163,23 @@ impl ProfileRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
             profile,
+            keystore: self.keystore,
+            truststore: self.truststore,
         })
     }
 }
 
+/// The profile as stored: its store references live in their own columns, by id, so a
+/// renamed store stays linked.
 fn body(profile: &ClientProfile) -> String {
-    profile.to_input().to_string()
+    let mut p = profile.clone();
+    p.keystore = None;
+    p.truststore = None;
+    p.to_input().to_string()
+}
+
+fn opt_id(id: Option<Uuid>) -> Option<String> {
+    id.map(|i| i.to_string())
 }
 
 fn duplicate(profile: &ClientProfile) -> String {
@@ -261,17 +295,16 @@ impl Store for SqliteStore {
     ) -> Result<(u64, Vec<StoredProfile>)> {
         let conn = self.conn();
         let org = org_id.to_string();
-        let filter = "org_id = ?1 AND (?2 IS NULL OR name = ?2)";
+        let filter = "p.org_id = ?1 AND (?2 IS NULL OR p.name = ?2)";
         let total: i64 = conn
             .query_row(
-                &format!("SELECT COUNT(*) FROM tls_client_profiles WHERE {filter}"),
+                &format!("SELECT COUNT(*) FROM tls_client_profiles p WHERE {filter}"),
                 params![org, name],
                 |r| r.get(0),
             )
             .map_err(backend)?;
         let sql = format!(
-            "SELECT {PROFILE_COLUMNS} FROM tls_client_profiles WHERE {filter}
-             ORDER BY name, version LIMIT ?3 OFFSET ?4"
+            "{PROFILE_SELECT} WHERE {filter} ORDER BY p.name, p.version LIMIT ?3 OFFSET ?4"
         );
         let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
         let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
@@ -285,10 +318,8 @@ impl Store for SqliteStore {
     }
 
     fn client_profile(&self, org_id: Uuid, name: &str, version: &str) -> Result<StoredProfile> {
-        let sql = format!(
-            "SELECT {PROFILE_COLUMNS} FROM tls_client_profiles
-             WHERE org_id = ?1 AND name = ?2 AND version = ?3"
-        );
+        let sql =
+            format!("{PROFILE_SELECT} WHERE p.org_id = ?1 AND p.name = ?2 AND p.version = ?3");
         let row = self
             .conn()
             .query_row(&sql, params![org_id.to_string(), name, version], profile_row)
@@ -297,9 +328,7 @@ impl Store for SqliteStore {
     }
 
     fn client_profile_by_id(&self, org_id: Uuid, id: Uuid) -> Result<StoredProfile> {
-        let sql = format!(
-            "SELECT {PROFILE_COLUMNS} FROM tls_client_profiles WHERE org_id = ?1 AND id = ?2"
-        );
+        let sql = format!("{PROFILE_SELECT} WHERE p.org_id = ?1 AND p.id = ?2");
         let row = self
             .conn()
             .query_row(&sql, params![org_id.to_string(), id.to_string()], profile_row)
@@ -307,21 +336,28 @@ impl Store for SqliteStore {
         found(row)?.into_stored()
     }
 
-    fn create_client_profile(&self, org_id: Uuid, p: &ClientProfile) -> Result<StoredProfile> {
+    fn create_client_profile(
+        &self,
+        org_id: Uuid,
+        p: &ClientProfile,
+        refs: ProfileRefs,
+    ) -> Result<StoredProfile> {
         let id = Uuid::new_v4();
         let at = ts(now());
         self.conn()
             .execute(
-                "INSERT INTO tls_client_profiles
-                 (id, org_id, name, version, revision, body, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?6)",
+                "INSERT INTO tls_client_profiles (id, org_id, name, version, revision, body,
+                     created_at, updated_at, keystore_id, truststore_id)
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?6, ?7, ?8)",
                 params![
                     id.to_string(),
                     org_id.to_string(),
                     p.name.as_str(),
                     p.version.as_str(),
                     body(p),
-                    at
+                    at,
+                    opt_id(refs.keystore),
+                    opt_id(refs.truststore),
                 ],
             )
             .map_err(|e| write_error(e, &duplicate(p)))?;
@@ -334,6 +370,7 @@ impl Store for SqliteStore {
         id: Uuid,
         expected: Option<i64>,
         p: &ClientProfile,
+        refs: ProfileRefs,
     ) -> Result<StoredProfile> {
         {
             let mut conn = self.conn();
@@ -346,7 +383,8 @@ impl Store for SqliteStore {
             }
             tx.execute(
                 "UPDATE tls_client_profiles
-                 SET name = ?3, version = ?4, body = ?5, revision = revision + 1, updated_at = ?6
+                 SET name = ?3, version = ?4, body = ?5, revision = revision + 1, updated_at = ?6,
+                     keystore_id = ?7, truststore_id = ?8
                  WHERE org_id = ?1 AND id = ?2",
                 params![
                     org_id.to_string(),
@@ -354,7 +392,9 @@ impl Store for SqliteStore {
                     p.name.as_str(),
                     p.version.as_str(),
                     body(p),
-                    ts(now())
+                    ts(now()),
+                    opt_id(refs.keystore),
+                    opt_id(refs.truststore),
                 ],
             )
             .map_err(|e| write_error(e, &duplicate(p)))?;
@@ -386,6 +426,92 @@ impl Store for SqliteStore {
             .execute("DELETE FROM tls_client_profiles WHERE org_id = ?1", [org_id.to_string()])
             .map_err(backend)?;
         Ok(n as u64)
+    }
+
+    fn list_keystores(&self, org_id: Uuid, page: Page) -> Result<(u64, Vec<StoredKeystore>)> {
+        stores::list_keystores(&self.conn(), org_id, page)
+    }
+
+    fn keystore(&self, org_id: Uuid, key: &str) -> Result<StoredKeystore> {
+        stores::keystore(&self.conn(), org_id, key)
+    }
+
+    fn create_keystore(&self, org_id: Uuid, ks: &NewKeystore) -> Result<StoredKeystore> {
+        stores::create_keystore(&self.conn(), org_id, ks)
+    }
+
+    fn update_keystore(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        expected: Option<i64>,
+        ks: &NewKeystore,
+    ) -> Result<StoredKeystore> {
+        stores::update_keystore(&mut self.conn(), org_id, id, expected, ks)
+    }
+
+    fn delete_keystore(&self, org_id: Uuid, id: Uuid, expected: Option<i64>) -> Result<()> {
+        stores::delete_keystore(&mut self.conn(), org_id, id, expected)
+    }
+
+    fn clear_keystores(&self, org_id: Uuid) -> Result<u64> {
+        stores::clear_keystores(&mut self.conn(), org_id)
+    }
+
+    fn list_truststores(&self, org_id: Uuid, page: Page) -> Result<(u64, Vec<StoredTruststore>)> {
+        stores::list_truststores(&self.conn(), org_id, page)
+    }
+
+    fn truststore(&self, org_id: Uuid, key: &str) -> Result<StoredTruststore> {
+        stores::truststore(&self.conn(), org_id, key)
+    }
+
+    fn create_truststore(
+        &self,
+        org_id: Uuid,
+        labels: &Labels,
+        entries: &[NewEntry],
+    ) -> Result<StoredTruststore> {
+        stores::create_truststore(&mut self.conn(), org_id, labels, entries)
+    }
+
+    fn update_truststore(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        expected: Option<i64>,
+        labels: &Labels,
+        entries: Option<&[NewEntry]>,
+    ) -> Result<StoredTruststore> {
+        stores::update_truststore(&mut self.conn(), org_id, id, expected, labels, entries)
+    }
+
+    fn delete_truststore(&self, org_id: Uuid, id: Uuid, expected: Option<i64>) -> Result<()> {
+        stores::delete_truststore(&mut self.conn(), org_id, id, expected)
+    }
+
+    fn clear_truststores(&self, org_id: Uuid) -> Result<u64> {
+        stores::clear_truststores(&mut self.conn(), org_id)
+    }
+
+    fn truststore_entries(&self, truststore_id: Uuid) -> Result<Vec<StoredEntry>> {
+        stores::truststore_entries(&self.conn(), truststore_id)
+    }
+
+    fn add_truststore_entries(
+        &self,
+        truststore_id: Uuid,
+        entries: &[NewEntry],
+    ) -> Result<Vec<StoredEntry>> {
+        stores::add_truststore_entries(&mut self.conn(), truststore_id, entries)
+    }
+
+    fn delete_truststore_entry(&self, truststore_id: Uuid, entry_id: Uuid) -> Result<()> {
+        stores::delete_truststore_entry(&mut self.conn(), truststore_id, entry_id)
+    }
+
+    fn set_meta_once(&self, key: &str, value: &str) -> Result<bool> {
+        stores::set_meta_once(&self.conn(), key, value)
     }
 }
 
