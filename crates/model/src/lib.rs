@@ -4,6 +4,7 @@
 
 pub mod cipher;
 pub mod error;
+pub mod labels;
 pub mod lint;
 pub mod naming;
 pub mod profile;
@@ -11,6 +12,7 @@ pub mod protocol;
 
 pub use cipher::CipherSuite;
 pub use error::{FieldError, ValidationErrors};
+pub use labels::{Labels, parse_labels};
 pub use lint::{Grade, Warning};
 pub use naming::{Name, Version};
 pub use profile::{ClientProfile, StoreRef, Visibility};

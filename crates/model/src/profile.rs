@@ -254,7 +254,7 @@ fn check_known_fields(obj: &Map<String, Value>, errs: &mut ValidationErrors) {
     }
 }
 
-fn parse_title(v: Option<&Value>, errs: &mut ValidationErrors) -> Option<String> {
+pub(crate) fn parse_title(v: Option<&Value>, errs: &mut ValidationErrors) -> Option<String> {
     let Some(v) = v.filter(|v| !v.is_null()) else {
         errs.push("title", "required");
         return None;
@@ -271,7 +271,7 @@ fn parse_title(v: Option<&Value>, errs: &mut ValidationErrors) -> Option<String>
     Some(s.to_owned())
 }
 
-fn parse_name(v: Option<&Value>, title: Option<&str>, errs: &mut ValidationErrors) -> Option<Name> {
+pub(crate) fn parse_name(v: Option<&Value>, title: Option<&str>, errs: &mut ValidationErrors) -> Option<Name> {
     match v.filter(|v| !v.is_null()) {
         Some(Value::String(s)) => Name::parse(s).map_err(|m| errs.push("name", m)).ok(),
         Some(_) => {
@@ -302,7 +302,7 @@ fn parse_version(v: Option<&Value>, errs: &mut ValidationErrors) -> Option<Versi
     }
 }
 
-fn parse_summary(v: Option<&Value>, errs: &mut ValidationErrors) -> Option<String> {
+pub(crate) fn parse_summary(v: Option<&Value>, errs: &mut ValidationErrors) -> Option<String> {
     match v.filter(|v| !v.is_null()) {
         None => None,
         Some(Value::String(s)) if s.chars().count() <= MAX_SUMMARY_LEN => {

@@ -2,6 +2,7 @@
 
 mod auth;
 mod body;
+mod common;
 mod bootstrap;
 mod permissions;
 mod problem;

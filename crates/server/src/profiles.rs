@@ -13,16 +13,16 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tlsdeck_engine::{ProbeOptions, Target, Trust};
 use tlsdeck_model::{ClientProfile, StoreRef, ValidationErrors, Visibility, lint};
-use tlsdeck_store::{Org, Page, ProfileRefs, StoredProfile};
+use tlsdeck_store::{Org, ProfileRefs, StoredProfile};
 use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::permissions::Permission::{SettingsManage, SettingsView};
 use crate::problem::Problem;
+use crate::common::{check_confirm, expected_revision, merge_patch, org_url, parse_page};
 use crate::{AppState, body};
 
 const COLLECTION: &str = "tls-client-profiles";
-const MAX_LIMIT: u32 = 1000;
 
 /// How a request names one profile.
 enum Locator {
@@ -92,26 +92,16 @@ pub async fn create(
     Ok(resp)
 }
 
-/// The `confirm` query of a clear.
-#[derive(Deserialize)]
-pub struct ClearQuery {
-    confirm: Option<String>,
-}
 
 /// `DELETE /api/orgs/{org}/tls-client-profiles?confirm={org}`.
 pub async fn clear(
     State(state): State<AppState>,
     caller: Caller,
     Path(org): Path<String>,
-    Query(q): Query<ClearQuery>,
+    Query(q): Query<crate::common::ClearQuery>,
 ) -> Result<Json<Value>, Problem> {
     let org = caller.authorize(&state, &org, SettingsManage).await?;
-    if q.confirm.as_deref() != Some(org.name.as_str()) {
-        return Err(Problem::bad_request(format!(
-            "confirm: clearing deletes every TLS client profile of the org; pass ?confirm={}",
-            org.name
-        )));
-    }
+    check_confirm(q.confirm.as_deref(), &org, "TLS client profile")?;
     let org_id = org.id;
     let deleted = state.run(move |s| s.clear_client_profiles(org_id)).await?;
     tracing::info!(org = %org.name, deleted, user = %caller.user.username, "cleared TLS client profiles");
@@ -288,7 +278,7 @@ async fn update(
         return Err(Problem::bad_request("body: a merge patch must be a JSON object"));
     }
     let stored = locator.fetch(&state, &org).await?;
-    let expected = expected_revision(&headers, &stored)?;
+    let expected = expected_revision(&headers, &etag(&stored), stored.revision)?;
 
     let mut merged = stored.profile.to_input();
     for field in ["keystore", "truststore"] {
@@ -323,7 +313,7 @@ async fn remove(
 ) -> Result<StatusCode, Problem> {
     let org = caller.authorize(&state, &org, SettingsManage).await?;
     let stored = locator.fetch(&state, &org).await?;
-    let expected = expected_revision(&headers, &stored)?;
+    let expected = expected_revision(&headers, &etag(&stored), stored.revision)?;
     let (org_id, id) = (org.id, stored.id);
     state.run(move |s| s.delete_client_profile(org_id, id, Some(expected))).await?;
     tracing::info!(org = %org.name, profile = %key(&stored), user = %caller.user.username,
@@ -389,67 +379,12 @@ async fn resolve(
     }
 }
 
-/// The revision an `If-Match` header asks for; the stored one when none was sent.
-fn expected_revision(headers: &HeaderMap, stored: &StoredProfile) -> Result<i64, Problem> {
-    let Some(value) = headers.get(header::IF_MATCH) else {
-        return Ok(stored.revision);
-    };
-    let value = value.to_str().map_err(|_| Problem::bad_request("If-Match: not valid text"))?;
-    let current = etag(stored);
-    let matches = value
-        .split(',')
-        .map(|t| t.trim().trim_start_matches("W/"))
-        .any(|t| t == "*" || t == current);
-    if matches { Ok(stored.revision) } else { Err(Problem::stale()) }
-}
-
-/// RFC 7386 JSON merge patch: objects merge, `null` removes, anything else replaces.
-fn merge_patch(target: &mut Value, patch: &Value) {
-    let Value::Object(patch) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = json!({});
-    }
-    let obj = target.as_object_mut().expect("made an object above");
-    for (k, v) in patch {
-        if v.is_null() {
-            obj.remove(k);
-        } else {
-            merge_patch(obj.entry(k.clone()).or_insert(Value::Null), v);
-        }
-    }
-}
-
-fn parse_page(query: &HashMap<String, String>) -> Result<Page, Problem> {
-    let mut errs = ValidationErrors::default();
-    let mut page = Page::default();
-    if let Some(l) = query.get("limit") {
-        match l.parse::<u32>() {
-            Ok(n @ 1..=MAX_LIMIT) => page.limit = n,
-            _ => errs.push("limit", format!("must be a whole number from 1 to {MAX_LIMIT}")),
-        }
-    }
-    if let Some(o) = query.get("offset") {
-        match o.parse::<u64>() {
-            Ok(n) => page.offset = n,
-            _ => errs.push("offset", "must be a whole number from 0"),
-        }
-    }
-    errs.into_result(page).map_err(|e| Problem::invalid(e).with_status(StatusCode::BAD_REQUEST))
-}
-
 fn key(s: &StoredProfile) -> String {
     format!("{}:{}", s.profile.name, s.profile.version)
 }
 
 fn etag(s: &StoredProfile) -> String {
     format!("\"{}-{}\"", s.id, s.revision)
-}
-
-fn org_url(state: &AppState, org: &Org) -> String {
-    format!("{}/api/orgs/{}", state.public_url, org.name)
 }
 
 fn item_url(state: &AppState, org: &Org, s: &StoredProfile) -> String {

@@ -59,6 +59,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn create_org(&self, name: &str, title: &str, org_type: &str) -> Result<Org>;
     /// The org of that name.
     fn org(&self, name: &str) -> Result<Org>;
+    /// Every org, by name.
+    fn list_orgs(&self) -> Result<Vec<Org>>;
 
     /// Creates a user; a taken username in the realm is a conflict.
     fn create_user(&self, user: &NewUser) -> Result<User>;

@@ -216,6 +216,15 @@ impl Store for SqliteStore {
         )
     }
 
+    fn list_orgs(&self) -> Result<Vec<Org>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT id, name, title, org_type, created_at FROM orgs ORDER BY name")
+            .map_err(backend)?;
+        let rows = stmt.query_map([], org_row).map_err(backend)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(backend)
+    }
+
     fn create_user(&self, u: &NewUser) -> Result<User> {
         let id = Uuid::new_v4();
         self.conn()
