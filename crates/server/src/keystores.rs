@@ -55,7 +55,8 @@ pub async fn create(
 ) -> Result<Response, Problem> {
     let org = caller.authorize(&state, &org, SettingsManage).await?;
     let input: Value = body::parse(&raw)?;
-    let obj = input.as_object().ok_or_else(|| Problem::bad_request("body: must be a JSON object"))?;
+    let obj =
+        input.as_object().ok_or_else(|| Problem::bad_request("body: must be a JSON object"))?;
     let mut errs = ValidationErrors::default();
     let labels = parse_labels(obj, OWN_FIELDS, &mut errs);
     let parsed = parse_material(obj, true, &mut errs);
@@ -63,7 +64,7 @@ pub async fn create(
         return Err(Problem::invalid(errs));
     };
     let upload_warnings = pki::keystore_warnings(&ks, Utc::now());
-    let new = sealed(&state, &org, labels_of(labels), &ks);
+    let new = sealed(&state, &org, labels_of(labels), &ks)?;
 
     let org_id = org.id;
     let stored = state.run(move |s| s.create_keystore(org_id, &new)).await?;
@@ -92,7 +93,8 @@ pub async fn patch(
 ) -> Result<Response, Problem> {
     let org = caller.authorize(&state, &org, SettingsManage).await?;
     let patch: Value = body::parse(&raw)?;
-    let obj = patch.as_object().ok_or_else(|| Problem::bad_request("body: must be a JSON object"))?;
+    let obj =
+        patch.as_object().ok_or_else(|| Problem::bad_request("body: must be a JSON object"))?;
     let stored = fetch(&state, &org, &key).await?;
     let expected = expected_revision(&headers, &etag(&stored), stored.revision)?;
 
@@ -111,9 +113,10 @@ pub async fn patch(
     let (Some(labels), Some(ks)) = (labels, parsed) else {
         return Err(Problem::invalid(errs));
     };
-    let upload_warnings = ks.as_ref().map(|k| pki::keystore_warnings(k, Utc::now())).unwrap_or_default();
+    let upload_warnings =
+        ks.as_ref().map(|k| pki::keystore_warnings(k, Utc::now())).unwrap_or_default();
     let new = match &ks {
-        Some(ks) => sealed(&state, &org, labels_of(labels), ks),
+        Some(ks) => sealed(&state, &org, labels_of(labels), ks)?,
         None => NewKeystore {
             labels: labels_of(labels),
             chain: stored.chain.clone(),
@@ -208,7 +211,11 @@ pub fn pki_field(e: &pki::PkiError) -> &'static str {
     }
 }
 
-fn text_field(obj: &Map<String, Value>, field: &str, errs: &mut ValidationErrors) -> Option<String> {
+fn text_field(
+    obj: &Map<String, Value>,
+    field: &str,
+    errs: &mut ValidationErrors,
+) -> Option<String> {
     match obj.get(field) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
@@ -219,12 +226,18 @@ fn text_field(obj: &Map<String, Value>, field: &str, errs: &mut ValidationErrors
     }
 }
 
-fn sealed(state: &AppState, org: &Org, labels: tlsdeck_store::Labels, ks: &Keystore) -> NewKeystore {
-    NewKeystore {
-        labels,
-        chain: ks.chain.iter().map(|c| c.der.clone()).collect(),
-        sealed_key: state.master_key.seal(ks.private_key().pkcs8_der(), &seal_context(org)),
-    }
+fn sealed(
+    state: &AppState,
+    org: &Org,
+    labels: tlsdeck_store::Labels,
+    ks: &Keystore,
+) -> Result<NewKeystore, Problem> {
+    let sealed_key =
+        state.master_key.seal(ks.key().pkcs8_der(), &seal_context(org)).map_err(|e| {
+            tracing::error!(error = %e, "sealing a private key failed");
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the private key could not be sealed")
+        })?;
+    Ok(NewKeystore { labels, chain: ks.chain.iter().map(|c| c.der.clone()).collect(), sealed_key })
 }
 
 fn etag(k: &StoredKeystore) -> String {

@@ -2,11 +2,14 @@
 
 mod auth;
 mod body;
-mod common;
 mod bootstrap;
+mod common;
+mod defaults;
+mod keystores;
 mod permissions;
 mod problem;
 mod profiles;
+mod truststores;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,10 +18,12 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 use chrono::{DateTime, SecondsFormat, Utc};
+use tlsdeck_pki::MasterKey;
 use tlsdeck_store::{SqliteStore, Store, StoreError};
 
 pub use auth::{hash_password, verify_password};
 pub use bootstrap::{ADMIN_ORG, ADMIN_REALM, ADMIN_USER, Bootstrap, PASSWORD_ENV, bootstrap};
+pub use defaults::ensure_defaults;
 pub use problem::Problem;
 
 /// What `tlsdeck serve` was asked for.
@@ -34,14 +39,24 @@ pub struct ServerConfig {
 #[derive(Debug, Clone)]
 pub struct AppState {
     store: Arc<dyn Store>,
+    /// Seals and opens private keys at rest.
+    master_key: Arc<MasterKey>,
     /// The base of the URLs put into responses, e.g. `http://127.0.0.1:7070`.
     public_url: String,
 }
 
 impl AppState {
-    /// State over a store, with URLs based at `public_url`.
-    pub fn new(store: Arc<dyn Store>, public_url: impl Into<String>) -> Self {
-        Self { store, public_url: public_url.into().trim_end_matches('/').to_owned() }
+    /// State over a store whose keys `master_key` seals, with URLs based at `public_url`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        master_key: MasterKey,
+        public_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            store,
+            master_key: Arc::new(master_key),
+            public_url: public_url.into().trim_end_matches('/').to_owned(),
+        }
     }
 
     /// Runs a store call off the async threads and turns its failure into a problem.
@@ -84,6 +99,30 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{item}/effective"), get(profiles::effective))
         .route(&format!("{item}/lint"), get(profiles::lint))
         .route(&format!("{item}/probe"), post(profiles::probe))
+        .route(
+            "/api/orgs/{org}/keystores",
+            get(keystores::list).post(keystores::create).delete(keystores::clear),
+        )
+        .route(
+            "/api/orgs/{org}/keystores/{name}",
+            get(keystores::get).patch(keystores::patch).delete(keystores::delete),
+        )
+        .route(
+            "/api/orgs/{org}/truststores",
+            get(truststores::list).post(truststores::create).delete(truststores::clear),
+        )
+        .route(
+            "/api/orgs/{org}/truststores/{name}",
+            get(truststores::get).patch(truststores::patch).delete(truststores::delete),
+        )
+        .route(
+            "/api/orgs/{org}/truststores/{name}/entries",
+            get(truststores::list_entries).post(truststores::add_entries),
+        )
+        .route(
+            "/api/orgs/{org}/truststores/{name}/entries/{entry}",
+            get(truststores::get_entry).delete(truststores::delete_entry),
+        )
         .fallback(not_found)
         .with_state(state)
 }
@@ -109,7 +148,9 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(store, format!("http://{addr}"));
+    let master_key = MasterKey::from_env_or_file(&config.data_dir)?;
+    ensure_defaults(store.as_ref(), &master_key)?;
+    let state = AppState::new(store, master_key, format!("http://{addr}"));
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "listening");
     println!("tlsdeck listening on http://{addr}");
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;

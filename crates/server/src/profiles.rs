@@ -17,9 +17,9 @@ use tlsdeck_store::{Org, ProfileRefs, StoredProfile};
 use uuid::Uuid;
 
 use crate::auth::Caller;
+use crate::common::{check_confirm, expected_revision, merge_patch, org_url, parse_page};
 use crate::permissions::Permission::{SettingsManage, SettingsView};
 use crate::problem::Problem;
-use crate::common::{check_confirm, expected_revision, merge_patch, org_url, parse_page};
 use crate::{AppState, body};
 
 const COLLECTION: &str = "tls-client-profiles";
@@ -91,7 +91,6 @@ pub async fn create(
     }
     Ok(resp)
 }
-
 
 /// `DELETE /api/orgs/{org}/tls-client-profiles?confirm={org}`.
 pub async fn clear(

@@ -48,7 +48,8 @@ pub async fn create(
 ) -> Result<Response, Problem> {
     let org = caller.authorize(&state, &org, SettingsManage).await?;
     let input: Value = body::parse(&raw)?;
-    let obj = input.as_object().ok_or_else(|| Problem::bad_request("body: must be a JSON object"))?;
+    let obj =
+        input.as_object().ok_or_else(|| Problem::bad_request("body: must be a JSON object"))?;
     let mut errs = ValidationErrors::default();
     let labels = parse_labels(obj, OWN_FIELDS, &mut errs);
     let parsed = parse_bundle(obj, "truststore", true, &mut errs);
@@ -84,7 +85,8 @@ pub async fn patch(
 ) -> Result<Response, Problem> {
     let org = caller.authorize(&state, &org, SettingsManage).await?;
     let patch: Value = body::parse(&raw)?;
-    let obj = patch.as_object().ok_or_else(|| Problem::bad_request("body: must be a JSON object"))?;
+    let obj =
+        patch.as_object().ok_or_else(|| Problem::bad_request("body: must be a JSON object"))?;
     let stored = fetch(&state, &org, &key).await?;
     let expected = expected_revision(&headers, &etag(&stored), stored.revision)?;
 
@@ -166,9 +168,13 @@ pub async fn add_entries(
 ) -> Result<Response, Problem> {
     let org = caller.authorize(&state, &org, SettingsManage).await?;
     let input: Value = body::parse(&raw)?;
-    let obj = input.as_object().ok_or_else(|| Problem::bad_request("body: must be a JSON object"))?;
+    let obj =
+        input.as_object().ok_or_else(|| Problem::bad_request("body: must be a JSON object"))?;
     let mut errs = ValidationErrors::default();
-    for k in obj.keys().filter(|k| !["certificate", "certificate_base64", "password"].contains(&k.as_str())) {
+    for k in obj
+        .keys()
+        .filter(|k| !["certificate", "certificate_base64", "password"].contains(&k.as_str()))
+    {
         errs.push(k.as_str(), "unknown field");
     }
     let parsed = parse_bundle(obj, "certificate", true, &mut errs);
@@ -215,9 +221,10 @@ pub async fn delete_entry(
     let stored = fetch(&state, &org, &key).await?;
     let entry_id = parse_entry_id(&entry)?;
     let id = stored.id;
-    state.run(move |s| s.delete_truststore_entry(id, entry_id)).await.map_err(|p| {
-        if p.status() == StatusCode::NOT_FOUND { no_entry(&entry) } else { p }
-    })?;
+    state
+        .run(move |s| s.delete_truststore_entry(id, entry_id))
+        .await
+        .map_err(|p| if p.status() == StatusCode::NOT_FOUND { no_entry(&entry) } else { p })?;
     tracing::info!(org = %org.name, truststore = %stored.labels.name, entry = %entry_id,
         user = %caller.user.username, "removed truststore entry");
     Ok(StatusCode::NO_CONTENT)
@@ -313,7 +320,11 @@ fn entry_view(state: &AppState, org: &Org, t: &StoredTruststore, e: &StoredEntry
     v
 }
 
-async fn entry_views(state: &AppState, org: &Org, t: &StoredTruststore) -> Result<Vec<Value>, Problem> {
+async fn entry_views(
+    state: &AppState,
+    org: &Org,
+    t: &StoredTruststore,
+) -> Result<Vec<Value>, Problem> {
     let id = t.id;
     let entries = state.run(move |s| s.truststore_entries(id)).await?;
     Ok(entries.iter().map(|e| entry_view(state, org, t, e)).collect())

@@ -1,94 +1,17 @@
 //! The REST API, driven through the router without sockets, each test on a fresh store.
 
-use std::sync::Arc;
-
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tlsdeck_server::{ADMIN_REALM, AppState, bootstrap, hash_password, router};
+use tlsdeck_server::{ADMIN_REALM, bootstrap, hash_password};
 use tlsdeck_store::{NewUser, SqliteStore, Store};
 use tower::ServiceExt;
 
-const PASSWORD: &str = "s3cret-Admin-pw";
-const PROFILES: &str = "/api/orgs/admin/tls-client-profiles";
-
-struct Api {
-    app: Router,
-    store: Arc<SqliteStore>,
-    token: String,
-    _dir: tempfile::TempDir,
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Value,
-}
-
-impl Api {
-    async fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("tlsdeck.db")).unwrap());
-        bootstrap(store.as_ref(), dir.path(), Some(PASSWORD.into())).unwrap();
-        let app = router(AppState::new(store.clone(), "http://tlsdeck.test"));
-        let mut api = Self { app, store, token: String::new(), _dir: dir };
-        api.token = api.login("admin", PASSWORD, ADMIN_REALM).await;
-        api
-    }
-
-    async fn login(&self, username: &str, password: &str, realm: &str) -> String {
-        let body = json!({"username": username, "password": password, "realm": realm});
-        let r = self.send("POST", "/api/token", None, Some(body), &[]).await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        r.body["access_token"].as_str().unwrap().to_owned()
-    }
-
-    async fn send(
-        &self,
-        method: &str,
-        uri: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> Reply {
-        let mut req = Request::builder().method(method).uri(uri);
-        if let Some(t) = token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
-        let resp = self.app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                panic!("{method} {uri} answered non-JSON: {}", String::from_utf8_lossy(&bytes))
-            })
-        };
-        Reply { status, headers, body }
-    }
-
-    async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> Reply {
-        self.send(method, uri, Some(&self.token), body, &[]).await
-    }
-}
+mod support;
+use support::{Api, PASSWORD, PROFILES, assert_problem};
 
 fn basic(title: &str) -> Value {
     json!({"title": title, "ciphers": ["ECDHE_RSA_WITH_AES_128_GCM_SHA256"]})
-}
-
-fn assert_problem(r: &Reply, status: StatusCode) {
-    assert_eq!(r.status, status, "{}", r.body);
-    assert_eq!(r.headers[header::CONTENT_TYPE], "application/problem+json");
-    assert_eq!(r.body["status"], status.as_u16());
-    assert!(r.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
 }
 
 #[tokio::test]

@@ -171,4 +171,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Records a one-off fact (e.g. that defaults were created); false when already set.
     fn set_meta_once(&self, key: &str, value: &str) -> Result<bool>;
+    /// A fact recorded with [`Store::set_meta_once`].
+    fn meta(&self, key: &str) -> Result<Option<String>>;
 }

@@ -522,6 +522,13 @@ impl Store for SqliteStore {
     fn set_meta_once(&self, key: &str, value: &str) -> Result<bool> {
         stores::set_meta_once(&self.conn(), key, value)
     }
+
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.conn()
+            .query_row("SELECT value FROM store_meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(backend)
+    }
 }
 
 fn current_revision(conn: &Connection, org_id: Uuid, id: Uuid) -> Result<i64> {

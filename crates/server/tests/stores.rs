@@ -1,0 +1,234 @@
+//! Keystores, truststores and their entries through the API, with a test PKI made by the
+//! `openssl` command; private keys never come back.
+
+use axum::http::StatusCode;
+use base64::Engine as _;
+use serde_json::{Value, json};
+use tlsdeck_server::ensure_defaults;
+
+mod support;
+use support::{Api, PROFILES, Pki, assert_problem};
+
+const KEYSTORES: &str = "/api/orgs/admin/keystores";
+const TRUSTSTORES: &str = "/api/orgs/admin/truststores";
+
+fn codes(v: &Value) -> Vec<String> {
+    v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["code"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn fields(v: &Value) -> Vec<String> {
+    v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["field"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Asserts no trace of the leaf's private key in `text`: PEM body or DER bytes as base64/hex.
+fn assert_no_key(pki: &Pki, text: &str) {
+    let pem = pki.read("leaf.key");
+    let body_line = pem.lines().nth(1).unwrap();
+    assert!(!text.contains(body_line), "PEM key text leaked");
+    let der = pki.leaf_key_der();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+    assert!(!text.contains(&b64[..40]), "DER key leaked as base64");
+    assert!(!text.contains(&hex::encode(&der)[..40]), "DER key leaked as hex");
+}
+
+async fn keystore(api: &Api, pki: &Pki, name: &str) -> Value {
+    // Key first, then the intermediate before the leaf: the server finds the order itself.
+    let upload = format!("{}{}{}", pki.read("leaf.key"), pki.read("int.pem"), pki.read("leaf.pem"));
+    let r = api.call("POST", KEYSTORES, Some(json!({"title": name, "keystore": upload}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body
+}
+
+#[tokio::test]
+async fn creates_a_keystore_leaf_first_without_ever_answering_the_key() {
+    let api = Api::new().await;
+    let pki = Pki::new();
+    let ks = keystore(&api, &pki, "Client KS").await;
+    assert_eq!(ks["name"], "client-ks");
+    let certs = ks["certificates"].as_array().unwrap();
+    assert_eq!(certs.len(), 2);
+    assert_eq!(
+        (certs[0]["subject"].as_str(), certs[0]["role"].as_str()),
+        (Some("CN=localhost"), Some("leaf"))
+    );
+    assert_eq!(certs[1]["subject"], "CN=Test Intermediate");
+    assert!(certs[0]["sans"].as_array().unwrap().iter().any(|s| s == "IP:127.0.0.1"));
+    assert!(certs[0]["fingerprint_sha256"].as_str().unwrap().contains(':'));
+    assert!(codes(&ks).contains(&"reordered".to_owned()), "{ks}");
+
+    let got = api.call("GET", &format!("{KEYSTORES}/client-ks"), None).await;
+    let listed = api.call("GET", KEYSTORES, None).await;
+    for text in [ks.to_string(), got.body.to_string(), listed.body.to_string()] {
+        assert_no_key(&pki, &text);
+        assert!(!text.contains("PRIVATE KEY"));
+    }
+    let db = std::fs::read(api.data_dir().join("tlsdeck.db")).unwrap();
+    let db = String::from_utf8_lossy(&db);
+    assert_no_key(&pki, &db);
+    let der = pki.leaf_key_der();
+    let raw = std::fs::read(api.data_dir().join("tlsdeck.db")).unwrap();
+    assert!(!raw.windows(der.len()).any(|w| w == der.as_slice()), "raw DER key in the database");
+}
+
+#[tokio::test]
+async fn tells_apart_a_missing_a_wrong_password_and_a_key_of_no_certificate() {
+    let api = Api::new().await;
+    let pki = Pki::new();
+    let encrypted = format!("{}{}", pki.encrypted_leaf_key("s3cret-pw"), pki.read("leaf.pem"));
+
+    let r = api.call("POST", KEYSTORES, Some(json!({"title": "a", "keystore": encrypted}))).await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fields(&r.body), ["password"]);
+    let missing = r.body["errors"][0]["message"].clone();
+
+    let body = json!({"title": "a", "keystore": encrypted, "password": "not-the-one"});
+    let r = api.call("POST", KEYSTORES, Some(body)).await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_ne!(r.body["errors"][0]["message"], missing);
+    assert!(!r.body.to_string().contains("not-the-one"), "the password is not echoed");
+
+    let body = json!({"title": "a", "keystore": encrypted, "password": "s3cret-pw"});
+    assert_eq!(api.call("POST", KEYSTORES, Some(body)).await.status, StatusCode::CREATED);
+
+    let mismatched = format!("{}{}", pki.read("other.key"), pki.read("leaf.pem"));
+    let r = api.call("POST", KEYSTORES, Some(json!({"title": "b", "keystore": mismatched}))).await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["errors"][0]["message"], "private key does not match any certificate");
+
+    let r = api.call("POST", KEYSTORES, Some(json!({"title": "c"}))).await;
+    assert_eq!(fields(&r.body), ["keystore"]);
+    let r =
+        api.call("POST", KEYSTORES, Some(json!({"title": "d", "keystore_base64": "%%%"}))).await;
+    assert_eq!(fields(&r.body), ["keystore_base64"]);
+}
+
+#[tokio::test]
+async fn keeps_truststore_entries_once_and_manages_them_one_by_one() {
+    let api = Api::new().await;
+    let pki = Pki::new();
+    let bundle = format!(
+        "junk before\r\n{}{}{}",
+        pki.read("root.pem"),
+        pki.read("other.pem"),
+        pki.read("root.pem")
+    );
+    let r = api
+        .call("POST", TRUSTSTORES, Some(json!({"title": "Private CA", "truststore": bundle})))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["entry_count"], 2);
+    assert_eq!(r.body["duplicates"].as_array().map(Vec::len), Some(1));
+    assert_eq!(r.body["entries"][0]["subject"], "CN=Test Root");
+
+    let entries = format!("{TRUSTSTORES}/private-ca/entries");
+    let r = api
+        .call(
+            "POST",
+            &entries,
+            Some(json!({"certificate": pki.read("int.pem") + &pki.read("root.pem")})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(
+        (r.body["total_results"].as_u64(), r.body["already_held"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let added = r.body["results"][0]["id"].as_str().unwrap().to_owned();
+
+    let r = api.call("GET", &entries, None).await;
+    assert_eq!(r.body["total_results"], 3);
+    assert_eq!(
+        api.call("GET", &format!("{entries}/{added}"), None).await.body["subject"],
+        "CN=Test Intermediate"
+    );
+    assert_eq!(
+        api.call("DELETE", &format!("{entries}/{added}"), None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_problem(
+        &api.call("GET", &format!("{entries}/{added}"), None).await,
+        StatusCode::NOT_FOUND,
+    );
+
+    let r = api
+        .call(
+            "POST",
+            TRUSTSTORES,
+            Some(json!({"title": "Empty", "truststore": "no certificates here"})),
+        )
+        .await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fields(&r.body), ["truststore"]);
+    assert_problem(
+        &api.call("GET", &format!("{TRUSTSTORES}/empty"), None).await,
+        StatusCode::NOT_FOUND,
+    );
+}
+
+#[tokio::test]
+async fn profiles_name_stores_and_a_used_store_cannot_be_deleted() {
+    let api = Api::new().await;
+    let pki = Pki::new();
+    keystore(&api, &pki, "Client KS").await;
+    api.call("POST", TRUSTSTORES, Some(json!({"title": "CA", "truststore": pki.read("root.pem")})))
+        .await;
+
+    let body = json!({"title": "mtls", "ciphers": ["ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"],
+                      "keystore": "client-ks", "truststore": "ca"});
+    let r = api.call("POST", PROFILES, Some(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["keystore"], "client-ks");
+    let ks_url = r.body["keystore_url"].as_str().unwrap().to_owned();
+    assert!(ks_url.starts_with("http://tlsdeck.test/api/orgs/admin/keystores/"));
+
+    let body = json!({"title": "by url", "ciphers": ["ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"], "keystore_url": ks_url});
+    assert_eq!(api.call("POST", PROFILES, Some(body)).await.status, StatusCode::CREATED);
+
+    let body = json!({"title": "bad", "ciphers": ["ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"], "truststore": "nope"});
+    let r = api.call("POST", PROFILES, Some(body)).await;
+    assert_eq!(fields(&r.body), ["truststore"]);
+
+    let r = api.call("DELETE", &format!("{KEYSTORES}/client-ks"), None).await;
+    assert_problem(&r, StatusCode::CONFLICT);
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(detail.contains("mtls:1.0.0") && detail.contains("by-url:1.0.0"), "{detail}");
+
+    let r =
+        api.call("PATCH", &format!("{PROFILES}/mtls/1.0.0"), Some(json!({"keystore": null}))).await;
+    assert_eq!((r.status, &r.body["keystore"]), (StatusCode::OK, &Value::Null));
+    api.call("DELETE", &format!("{PROFILES}/by-url/1.0.0"), None).await;
+    assert_eq!(
+        api.call("DELETE", &format!("{KEYSTORES}/client-ks"), None).await.status,
+        StatusCode::NO_CONTENT
+    );
+}
+
+#[tokio::test]
+async fn a_new_store_starts_with_the_defaults_once() {
+    let api = Api::new().await;
+    let key = tlsdeck_pki::MasterKey::from_bytes([7; 32]);
+    ensure_defaults(api.store.as_ref(), &key).unwrap();
+
+    let ts = api.call("GET", &format!("{TRUSTSTORES}/default-truststore"), None).await;
+    assert_eq!(ts.status, StatusCode::OK);
+    assert!(ts.body["entry_count"].as_u64().unwrap() > 10, "the system CA bundle");
+    let ks = api.call("GET", &format!("{KEYSTORES}/default-keystore"), None).await;
+    assert_eq!(ks.body["certificates"][0]["subject"], "CN=tlsdeck-default");
+    let p = api.call("GET", &format!("{PROFILES}/tls-client-profile-default/1.0.0"), None).await;
+    assert_eq!(p.body["truststore"], "default-truststore");
+
+    api.call("DELETE", &format!("{PROFILES}/tls-client-profile-default/1.0.0"), None).await;
+    ensure_defaults(api.store.as_ref(), &key).unwrap();
+    let p = api.call("GET", &format!("{PROFILES}/tls-client-profile-default/1.0.0"), None).await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND, "a deleted default stays deleted");
+}

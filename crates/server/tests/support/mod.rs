@@ -1,0 +1,252 @@
+//! What the API tests share: a router on a fresh store with a logged-in owner, and a test
+//! PKI made with the `openssl` command (root → intermediate → leaf, plus extras).
+
+#![allow(dead_code, reason = "each test file uses a part")]
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use tlsdeck_server::{ADMIN_REALM, AppState, bootstrap, router};
+use tlsdeck_store::SqliteStore;
+use tower::ServiceExt;
+
+/// PEM files of a small PKI in a temporary folder.
+pub struct Pki {
+    pub dir: tempfile::TempDir,
+}
+
+impl Pki {
+    /// Makes root, intermediate and leaf (EC P-256), and an unrelated self-signed pair.
+    pub fn new() -> Self {
+        let pki = Self { dir: tempfile::tempdir().unwrap() };
+        pki.write(
+            "ca.ext",
+            "basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n",
+        );
+        pki.write(
+            "leaf.ext",
+            "basicConstraints=CA:false\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
+        );
+        pki.self_signed("root", "/CN=Test Root");
+        pki.issued("int", "/CN=Test Intermediate", "root", "ca.ext");
+        pki.issued("leaf", "/CN=localhost", "int", "leaf.ext");
+        pki.self_signed("other", "/CN=Unrelated");
+        pki
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap()
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.path(name), text).unwrap();
+    }
+
+    fn self_signed(&self, name: &str, subject: &str) {
+        openssl(
+            self.dir.path(),
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-days",
+                "30",
+                "-subj",
+                subject,
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.pem"),
+                "-addext",
+                "basicConstraints=critical,CA:true",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+            ],
+        );
+    }
+
+    fn issued(&self, name: &str, subject: &str, issuer: &str, ext: &str) {
+        openssl(
+            self.dir.path(),
+            &[
+                "req",
+                "-new",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-subj",
+                subject,
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.csr"),
+            ],
+        );
+        openssl(
+            self.dir.path(),
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{name}.csr"),
+                "-CA",
+                &format!("{issuer}.pem"),
+                "-CAkey",
+                &format!("{issuer}.key"),
+                "-CAcreateserial",
+                "-days",
+                "30",
+                "-extfile",
+                ext,
+                "-out",
+                &format!("{name}.pem"),
+            ],
+        );
+    }
+
+    /// The leaf's key encrypted with a password, as PKCS#8.
+    pub fn encrypted_leaf_key(&self, password: &str) -> String {
+        openssl(
+            self.dir.path(),
+            &[
+                "pkcs8",
+                "-topk8",
+                "-in",
+                "leaf.key",
+                "-out",
+                "leaf-enc.key",
+                "-v2",
+                "aes-256-cbc",
+                "-passout",
+                &format!("pass:{password}"),
+            ],
+        );
+        self.read("leaf-enc.key")
+    }
+
+    /// The DER bytes of the leaf's private key.
+    pub fn leaf_key_der(&self) -> Vec<u8> {
+        openssl(
+            self.dir.path(),
+            &[
+                "pkcs8",
+                "-topk8",
+                "-nocrypt",
+                "-in",
+                "leaf.key",
+                "-outform",
+                "DER",
+                "-out",
+                "leaf-key.der",
+            ],
+        );
+        std::fs::read(self.path("leaf-key.der")).unwrap()
+    }
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let status = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "openssl {args:?} failed");
+}
+
+pub const PASSWORD: &str = "s3cret-Admin-pw";
+pub const PROFILES: &str = "/api/orgs/admin/tls-client-profiles";
+
+pub struct Api {
+    pub app: Router,
+    pub store: Arc<SqliteStore>,
+    pub token: String,
+    dir: tempfile::TempDir,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Value,
+}
+
+impl Api {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("tlsdeck.db")).unwrap());
+        bootstrap(store.as_ref(), dir.path(), Some(PASSWORD.into())).unwrap();
+        let key = tlsdeck_pki::MasterKey::from_bytes([7; 32]);
+        let app = router(AppState::new(store.clone(), key, "http://tlsdeck.test"));
+        let mut api = Self { app, store, token: String::new(), dir };
+        api.token = api.login("admin", PASSWORD, ADMIN_REALM).await;
+        api
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub async fn login(&self, username: &str, password: &str, realm: &str) -> String {
+        let body = json!({"username": username, "password": password, "realm": realm});
+        let r = self.send("POST", "/api/token", None, Some(body), &[]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
+        let resp = self.app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!("{method} {uri} answered non-JSON: {}", String::from_utf8_lossy(&bytes))
+            })
+        };
+        Reply { status, headers, body }
+    }
+
+    pub async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> Reply {
+        self.send(method, uri, Some(&self.token), body, &[]).await
+    }
+}
+
+pub fn assert_problem(r: &Reply, status: StatusCode) {
+    assert_eq!(r.status, status, "{}", r.body);
+    assert_eq!(r.headers[header::CONTENT_TYPE], "application/problem+json");
+    assert_eq!(r.body["status"], status.as_u16());
+    assert!(r.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+}
