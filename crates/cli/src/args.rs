@@ -109,6 +109,167 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Create a keystore: a private key and its certificate chain.
+    #[command(name = "keystores:create")]
+    KeystoresCreate(StoreCreate),
+    /// Show one keystore (never its key).
+    #[command(name = "keystores:get")]
+    KeystoresGet(StoreItem),
+    /// List the keystores of the org.
+    #[command(name = "keystores:list", alias = "keystores:list-all")]
+    KeystoresList(ListArgs),
+    /// Change a keystore's labels or replace its key and chain.
+    #[command(name = "keystores:update")]
+    KeystoresUpdate(StoreUpdate),
+    /// Delete a keystore no profile uses.
+    #[command(name = "keystores:delete")]
+    KeystoresDelete(StoreItem),
+    /// Delete every keystore of the org.
+    #[command(name = "keystores:clear")]
+    KeystoresClear(ClearArgs),
+    /// Create a truststore from a bundle of CA certificates.
+    #[command(name = "truststores:create")]
+    TruststoresCreate(StoreCreate),
+    /// Show one truststore with its entries.
+    #[command(name = "truststores:get")]
+    TruststoresGet(StoreItem),
+    /// List the truststores of the org.
+    #[command(name = "truststores:list", alias = "truststores:list-all")]
+    TruststoresList(ListArgs),
+    /// Change a truststore's labels or replace all its certificates.
+    #[command(name = "truststores:update")]
+    TruststoresUpdate(StoreUpdate),
+    /// Delete a truststore no profile uses.
+    #[command(name = "truststores:delete")]
+    TruststoresDelete(StoreItem),
+    /// Delete every truststore of the org.
+    #[command(name = "truststores:clear")]
+    TruststoresClear(ClearArgs),
+    /// List the certificates of a truststore.
+    #[command(name = "entries:list")]
+    EntriesList(EntryList),
+    /// Show one certificate of a truststore.
+    #[command(name = "entries:get")]
+    EntriesGet(EntryItem),
+    /// Add certificates to a truststore.
+    #[command(name = "entries:create")]
+    EntriesCreate(EntryCreate),
+    /// Remove one certificate from a truststore.
+    #[command(name = "entries:delete")]
+    EntriesDelete(EntryItem),
+}
+
+/// Creating a keystore or truststore: a YAML/JSON FILE with the REST fields, or `--file`
+/// with the material itself (PEM, PKCS#12 or DER) and the labels as flags.
+#[derive(Debug, Args)]
+pub struct StoreCreate {
+    /// A YAML or JSON file with the REST field names.
+    #[arg(required_unless_present = "material", conflicts_with = "material")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub upload: Upload,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// Material and labels given as flags.
+#[derive(Debug, Args)]
+pub struct Upload {
+    /// The material: PEM text, PKCS#12 or DER.
+    #[arg(long = "file", id = "material")]
+    pub material: Option<PathBuf>,
+    /// A separate PEM file of the private key (keystores).
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// The password of an encrypted key or PKCS#12 file.
+    #[arg(long, env = "TLSDECK_MATERIAL_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// The title (default: the file's name).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// The name (default: made from the title).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A description.
+    #[arg(long)]
+    pub summary: Option<String>,
+}
+
+/// Changing a keystore or truststore.
+#[derive(Debug, Args)]
+pub struct StoreUpdate {
+    /// The keystore or truststore's name.
+    pub store: String,
+    /// A YAML or JSON file of the fields to change.
+    #[arg(conflicts_with = "material")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub upload: Upload,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// One keystore or truststore by name.
+#[derive(Debug, Args)]
+pub struct StoreItem {
+    /// The name.
+    pub store: String,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// A whole collection.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// Clearing a collection.
+#[derive(Debug, Args)]
+pub struct ClearArgs {
+    /// The org's name again, to confirm.
+    #[arg(long)]
+    pub confirm: String,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// The entries of one truststore.
+#[derive(Debug, Args)]
+pub struct EntryList {
+    /// The truststore.
+    #[arg(long)]
+    pub truststore: String,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// One entry of a truststore.
+#[derive(Debug, Args)]
+pub struct EntryItem {
+    /// The entry's id.
+    pub id: String,
+    /// The truststore.
+    #[arg(long)]
+    pub truststore: String,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// Adding certificates to a truststore.
+#[derive(Debug, Args)]
+pub struct EntryCreate {
+    /// The certificates: PEM, DER or certificate-only PKCS#12.
+    pub file: PathBuf,
+    /// The truststore.
+    #[arg(long)]
+    pub truststore: String,
+    /// The password of a PKCS#12 file.
+    #[arg(long, env = "TLSDECK_MATERIAL_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    #[command(flatten)]
+    pub common: Common,
 }
 
 /// Flags every resource command takes.

@@ -148,6 +148,9 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
+    // Load OpenSSL's legacy provider once, up front, so that every part of the process sees
+    // the same algorithms whether or not an old PKCS#12 file was read yet.
+    tlsdeck_pki::ensure_legacy_provider();
     let master_key = MasterKey::from_env_or_file(&config.data_dir)?;
     ensure_defaults(store.as_ref(), &master_key)?;
     let state = AppState::new(store, master_key, format!("http://{addr}"));

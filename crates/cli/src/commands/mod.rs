@@ -3,12 +3,14 @@
 mod probe;
 mod profiles;
 mod session;
+mod stores;
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 
 use crate::args::{Cli, Command};
+use stores::Kind::{Keystores, Truststores};
 
 /// Runs the command the user asked for.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -28,6 +30,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Update { profile, file, common } => profiles::update(&profile, &file, &common),
         Command::Delete { profile, common } => profiles::delete(&profile, &common),
         Command::Clear { confirm, common } => profiles::clear(&confirm, &common),
+        Command::KeystoresCreate(a) => stores::create(Keystores, &a),
+        Command::KeystoresGet(a) => stores::get(Keystores, &a),
+        Command::KeystoresList(a) => stores::list(Keystores, &a.common),
+        Command::KeystoresUpdate(a) => stores::update(Keystores, &a),
+        Command::KeystoresDelete(a) => stores::delete(Keystores, &a),
+        Command::KeystoresClear(a) => stores::clear(Keystores, &a),
+        Command::TruststoresCreate(a) => stores::create(Truststores, &a),
+        Command::TruststoresGet(a) => stores::get(Truststores, &a),
+        Command::TruststoresList(a) => stores::list(Truststores, &a.common),
+        Command::TruststoresUpdate(a) => stores::update(Truststores, &a),
+        Command::TruststoresDelete(a) => stores::delete(Truststores, &a),
+        Command::TruststoresClear(a) => stores::clear(Truststores, &a),
+        Command::EntriesList(a) => stores::list_entries(&a),
+        Command::EntriesGet(a) => stores::get_entry(&a),
+        Command::EntriesCreate(a) => stores::create_entries(&a),
+        Command::EntriesDelete(a) => stores::delete_entry(&a),
     }
 }
 

@@ -15,7 +15,7 @@ use crate::{config, output};
 /// The most pages `list-all` reads (of 1,000 profiles each).
 const MAX_PAGES: u64 = 1000;
 
-fn client(common: &Common) -> Result<Client> {
+pub(super) fn client(common: &Common) -> Result<Client> {
     let (url, cred) = config::resolve(common.server.as_deref())?;
     Ok(Client::new(&url, Some(cred.token), Duration::from_secs(60)))
 }
