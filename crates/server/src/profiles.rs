@@ -107,10 +107,15 @@ pub async fn clear(
 ) -> Result<Json<Value>, Problem> {
     let org = caller.authorize(&state, &org, SettingsManage).await?;
     if q.confirm.as_deref() != Some(org.name.as_str()) {
-        return Err(Problem::bad_request(format!(
-            "confirm: clearing deletes every TLS client profile of the org; pass ?confirm={}",
-            org.name
-        )));
+        let mut errs = ValidationErrors::default();
+        errs.push(
+            "confirm",
+            format!(
+                "clearing deletes every TLS client profile of the org: confirm with {}",
+                org.name
+            ),
+        );
+        return Err(Problem::invalid(errs).with_status(StatusCode::BAD_REQUEST));
     }
     let org_id = org.id;
     let deleted = state.run(move |s| s.clear_client_profiles(org_id)).await?;
@@ -230,13 +235,46 @@ pub async fn lint(
     })))
 }
 
-/// The body of a probe request.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProbeRequest {
-    target: String,
-    #[serde(default)]
-    timeout_ms: Option<u64>,
+/// The longest probe the server runs.
+const MAX_PROBE_MS: u64 = 300_000;
+
+/// Reads a probe request (`target`, optional `timeout_ms`), naming every bad field.
+fn parse_probe_request(v: &Value) -> Result<(Target, Duration), Problem> {
+    let mut errs = ValidationErrors::default();
+    let Some(obj) = v.as_object() else {
+        errs.push("body", "must be a JSON object");
+        return Err(Problem::invalid(errs));
+    };
+    for k in obj.keys().filter(|k| !["target", "timeout_ms"].contains(&k.as_str())) {
+        errs.push(k.as_str(), "unknown field");
+    }
+    let target = match obj.get("target") {
+        Some(Value::String(t)) => {
+            t.parse::<Target>().map_err(|e| errs.push("target", e.to_string())).ok()
+        }
+        None | Some(Value::Null) => {
+            errs.push("target", "required: host:port or an https:// URL");
+            None
+        }
+        Some(_) => {
+            errs.push("target", "must be a string");
+            None
+        }
+    };
+    let timeout = match obj.get("timeout_ms") {
+        None | Some(Value::Null) => Some(ProbeOptions::default().timeout),
+        Some(v) => match v.as_u64() {
+            Some(ms @ 1..=MAX_PROBE_MS) => Some(Duration::from_millis(ms)),
+            _ => {
+                errs.push("timeout_ms", format!("must be a whole number from 1 to {MAX_PROBE_MS}"));
+                None
+            }
+        },
+    };
+    match (target, timeout) {
+        (Some(t), Some(d)) if errs.is_empty() => Ok((t, d)),
+        _ => Err(Problem::invalid(errs)),
+    }
 }
 
 /// `POST .../{name}/{version}/probe`: handshakes with a target through the profile, on
@@ -248,22 +286,9 @@ pub async fn probe(
     raw: Bytes,
 ) -> Result<Json<Value>, Problem> {
     let org = caller.authorize(&state, &org, SettingsView).await?;
-    let req: ProbeRequest = body::parse(&raw)?;
-    let mut errs = ValidationErrors::default();
-    let target = req.target.parse::<Target>().map_err(|e| errs.push("target", e.to_string())).ok();
-    let timeout = match req.timeout_ms {
-        None => Some(ProbeOptions::default().timeout),
-        Some(ms @ 1..=60_000) => Some(Duration::from_millis(ms)),
-        Some(_) => {
-            errs.push("timeout_ms", "must be between 1 and 60000");
-            None
-        }
-    };
-    let (Some(target), Some(timeout)) = (target, timeout) else {
-        return Err(Problem::invalid(errs));
-    };
+    let (target, timeout) = parse_probe_request(&body::parse::<Value>(&raw)?)?;
     let stored = Locator::NameVersion(name, version).fetch(&state, &org).await?;
-    tracing::debug!(org = %org.name, profile = %key(&stored), target = %req.target, "probe");
+    tracing::debug!(org = %org.name, profile = %key(&stored), target = %target, "probe");
 
     let report = tokio::task::spawn_blocking(move || {
         let opts = ProbeOptions { timeout };
@@ -285,7 +310,9 @@ async fn update(
     let org = caller.authorize(&state, &org, SettingsManage).await?;
     let patch: Value = body::parse(&raw)?;
     if !patch.is_object() {
-        return Err(Problem::bad_request("body: a merge patch must be a JSON object"));
+        let mut errs = ValidationErrors::default();
+        errs.push("body", "a merge patch must be a JSON object");
+        return Err(Problem::invalid(errs));
     }
     let stored = locator.fetch(&state, &org).await?;
     let expected = expected_revision(&headers, &stored)?;
