@@ -9,8 +9,6 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::UsageError;
-
 /// The log-in saved for one server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Credential {
@@ -74,11 +72,11 @@ pub fn resolve(server: Option<&str>) -> Result<(String, Credential)> {
     let url = match server {
         Some(s) => normalize(s),
         None => saved.current.clone().ok_or_else(|| {
-            UsageError("not logged in: run tlsdeck login --server URL ... first".into())
+            anyhow::anyhow!("not logged in: run tlsdeck login --server URL ... first")
         })?,
     };
     let cred = saved.servers.get(&url).cloned().ok_or_else(|| {
-        UsageError(format!("not logged in to {url}: run tlsdeck login --server {url} ... first"))
+        anyhow::anyhow!("not logged in to {url}: run tlsdeck login --server {url} ... first")
     })?;
     Ok((url, cred))
 }

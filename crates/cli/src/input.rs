@@ -20,8 +20,12 @@ pub fn read_file(path: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read {} as UTF-8 text", path.display()))?;
     let text = text.trim_start_matches('\u{feff}');
-    serde_yaml::from_str::<Value>(text)
-        .with_context(|| format!("{} is neither valid YAML nor JSON", path.display()))
+    let value = serde_yaml::from_str::<Value>(text)
+        .with_context(|| format!("{} is neither valid YAML nor JSON", path.display()))?;
+    if !value.is_object() {
+        bail!("{} holds no fields: expected a mapping of REST field names", path.display());
+    }
+    Ok(value)
 }
 
 /// Splits `NAME:VERSION`.

@@ -50,8 +50,18 @@ pub fn columns(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// The text of a JSON field for a table cell.
+/// The text of a JSON field for a table cell, with control characters shown escaped so
+/// stored text cannot move the cursor or forge rows.
 pub fn cell(v: &Value, field: &str) -> String {
+    let raw = raw_cell(v, field);
+    if raw.chars().any(char::is_control) {
+        raw.chars().flat_map(char::escape_default).collect()
+    } else {
+        raw
+    }
+}
+
+fn raw_cell(v: &Value, field: &str) -> String {
     match v.get(field) {
         None | Some(Value::Null) => "-".into(),
         Some(Value::String(s)) => s.clone(),
@@ -112,4 +122,18 @@ pub fn probe_table(r: &Value) -> String {
         rows.push(vec!["error".into(), format!("{}: {}", cell(e, "category"), cell(e, "message"))]);
     }
     columns(&["FIELD", "VALUE"], &rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn escapes_control_characters_in_cells() {
+        let v = json!({"title": "a\u{1b}[2J\r\nFAKE"});
+        assert_eq!(cell(&v, "title"), "a\\u{1b}[2J\\r\\nFAKE");
+        assert_eq!(cell(&v, "missing"), "-");
+    }
 }

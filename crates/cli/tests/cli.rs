@@ -172,7 +172,7 @@ fn writes_output_to_a_file_and_clears_with_confirmation() {
     assert_eq!(saved["name"], "backend-tls");
 
     let out = env.run(&["tls-client-profiles:clear", "--confirm", "wrong"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let out = env.run(&["tls-client-profiles:clear", "--confirm", "admin"]);
     assert!(out.status.success());
     assert_eq!(
@@ -199,12 +199,16 @@ fn exits_two_on_usage_errors() {
     assert_eq!(env.run(&["tls-client-profiles:get", "no-version"]).status.code(), Some(2));
     assert_eq!(env.run(&["tls-client-profiles:nonsense"]).status.code(), Some(2));
     assert_eq!(env.run(&["probe", "localhost:1"]).status.code(), Some(2));
+    assert_eq!(
+        env.run(&["login", "-s", "127.0.0.1:1", "-u", "a", "-p", "b", "-r", "c"]).status.code(),
+        Some(2)
+    );
     let out = Command::new(BIN)
         .args(["tls-client-profiles:list-all"])
         .env("TLSDECK_CONFIG_DIR", env.dir.path().join("empty"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "not logged in");
+    assert_eq!(out.status.code(), Some(1), "not logged in");
 }
 
 /// An `openssl s_server` with a self-signed certificate for localhost.

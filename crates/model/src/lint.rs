@@ -73,8 +73,9 @@ fn legacy_protocols(p: &ClientProfile, out: &mut Vec<Warning>) {
             "legacy_protocol",
             "protocols",
             format!(
-                "{} is deprecated (RFC 8996); OpenSSL's security level is lowered to 0 for this profile",
-                legacy.join(" and ")
+                "{} {} deprecated (RFC 8996); OpenSSL's security level is lowered to 0 for this profile",
+                legacy.join(" and "),
+                if legacy.len() > 1 { "are" } else { "is" }
             ),
         ));
     }

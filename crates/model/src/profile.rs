@@ -268,6 +268,10 @@ pub(crate) fn parse_title(v: Option<&Value>, errs: &mut ValidationErrors) -> Opt
         errs.push("title", format!("must be 1 to {MAX_TITLE_LEN} characters, not blank"));
         return None;
     }
+    if s.chars().any(char::is_control) {
+        errs.push("title", "must not hold control characters (line breaks, tabs, escapes)");
+        return None;
+    }
     Some(s.to_owned())
 }
 
@@ -283,7 +287,7 @@ pub(crate) fn parse_name(v: Option<&Value>, title: Option<&str>, errs: &mut Vali
             if name.is_none() {
                 errs.push(
                     "name",
-                    "the title holds no letter or digit to make a name from: give a name",
+                    "the title holds no ASCII letter or digit to make a name from: give a name",
                 );
             }
             name
@@ -305,6 +309,13 @@ fn parse_version(v: Option<&Value>, errs: &mut ValidationErrors) -> Option<Versi
 pub(crate) fn parse_summary(v: Option<&Value>, errs: &mut ValidationErrors) -> Option<String> {
     match v.filter(|v| !v.is_null()) {
         None => None,
+        Some(Value::String(s)) if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
+            errs.push(
+                "summary",
+                "must not hold control characters other than line breaks and tabs",
+            );
+            None
+        }
         Some(Value::String(s)) if s.chars().count() <= MAX_SUMMARY_LEN => {
             (!s.is_empty()).then(|| s.clone())
         }

@@ -236,6 +236,20 @@ fn grades_modern_profiles_a() {
 }
 
 #[test]
+fn refuses_control_characters_in_title_and_summary() {
+    let e = refused(json!({
+        "title": "Evil \u{1b}[2J\r\nFAKE",
+        "summary": "nul\u{0}byte",
+        "ciphers": ["AES128-SHA"],
+    }));
+    assert_eq!(fields(&e), ["title", "summary"]);
+    let p = profile(
+        json!({"title": "ok", "summary": "two\nlines\tand a tab", "ciphers": ["AES128-SHA"]}),
+    );
+    assert_eq!(p.summary.as_deref(), Some("two\nlines\tand a tab"));
+}
+
+#[test]
 fn never_panics_on_odd_json() {
     for v in [
         json!(null),

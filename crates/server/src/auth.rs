@@ -11,9 +11,9 @@ use axum::response::IntoResponse;
 use bytes::Bytes;
 use chrono::{Duration, Utc};
 use rand::RngCore;
-use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use tlsdeck_model::ValidationErrors;
 use tlsdeck_store::{Org, StoreError, User};
 
 use crate::permissions::{self, Permission};
@@ -49,20 +49,50 @@ fn new_token() -> String {
 }
 
 /// The password grant of `POST /api/token`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct TokenRequest {
     username: String,
     password: String,
     realm: String,
-    #[serde(default)]
-    grant_type: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code, reason = "accepted for compatibility; tlsdeck has no client registry")]
-    client_id: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code, reason = "accepted for compatibility; tlsdeck has no client registry")]
-    client_secret: Option<String>,
+}
+
+impl TokenRequest {
+    /// Reads the grant, naming every missing or bad field at once. `client_id` and
+    /// `client_secret` are accepted for compatibility; tlsdeck has no client registry.
+    fn parse(v: &Value) -> Result<Self, Problem> {
+        let mut errs = ValidationErrors::default();
+        let Some(obj) = v.as_object() else {
+            errs.push("body", "must be a JSON object");
+            return Err(Problem::invalid(errs).with_status(StatusCode::BAD_REQUEST));
+        };
+        const KNOWN: &[&str] =
+            &["username", "password", "realm", "grant_type", "client_id", "client_secret"];
+        for k in obj.keys().filter(|k| !KNOWN.contains(&k.as_str())) {
+            errs.push(k.as_str(), "unknown field");
+        }
+        let mut text = |field: &str| match obj.get(field) {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(Value::String(_)) | None | Some(Value::Null) => {
+                errs.push(field, "required");
+                None
+            }
+            Some(_) => {
+                errs.push(field, "must be a string");
+                None
+            }
+        };
+        let (username, password, realm) = (text("username"), text("password"), text("realm"));
+        match obj.get("grant_type") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(g)) if g == "password" => {}
+            Some(_) => errs.push("grant_type", "only the password grant is supported"),
+        }
+        match (username, password, realm) {
+            (Some(username), Some(password), Some(realm)) if errs.is_empty() => {
+                Ok(Self { username, password, realm })
+            }
+            _ => Err(Problem::invalid(errs).with_status(StatusCode::BAD_REQUEST)),
+        }
+    }
 }
 
 /// `POST /api/token`: exchanges a username, password and realm for a bearer token.
@@ -70,10 +100,7 @@ pub async fn issue_token(
     State(state): State<AppState>,
     raw: Bytes,
 ) -> Result<impl IntoResponse, Problem> {
-    let req: TokenRequest = body::parse(&raw)?;
-    if req.grant_type.as_deref().is_some_and(|g| g != "password") {
-        return Err(Problem::bad_request("grant_type: only the password grant is supported"));
-    }
+    let req = TokenRequest::parse(&body::parse::<Value>(&raw)?)?;
     let (realm, username, password) = (req.realm.clone(), req.username.clone(), req.password);
     let user = state
         .run(move |s| match s.user(&realm, &username) {

@@ -41,7 +41,15 @@ pub fn bootstrap(
     password: Option<String>,
 ) -> anyhow::Result<Option<Bootstrap>> {
     match store.org(ADMIN_ORG) {
-        Ok(_) => return Ok(None),
+        Ok(_) => {
+            if password.is_some_and(|p| !p.is_empty()) {
+                tracing::warn!(
+                    "{PASSWORD_ENV} is ignored: it only sets the password on the first start of a \
+                     new store"
+                );
+            }
+            return Ok(None);
+        }
         Err(StoreError::NotFound) => {}
         Err(e) => return Err(e.into()),
     }

@@ -80,10 +80,12 @@ pub fn check_confirm(confirm: Option<&str>, org: &Org, what: &str) -> Result<(),
     if confirm == Some(org.name.as_str()) {
         return Ok(());
     }
-    Err(Problem::bad_request(format!(
-        "confirm: clearing deletes every {what} of the org; pass ?confirm={}",
-        org.name
-    )))
+    let mut errs = ValidationErrors::default();
+    errs.push(
+        "confirm",
+        format!("clearing deletes every {what} of the org: confirm with {}", org.name),
+    );
+    Err(Problem::invalid(errs).with_status(StatusCode::BAD_REQUEST))
 }
 
 /// The store's form of validated labels.

@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use axum::Router;
 use axum::routing::{get, post};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -124,7 +125,34 @@ pub fn router(state: AppState) -> Router {
             get(truststores::get_entry).delete(truststores::delete_entry),
         )
         .fallback(not_found)
+        .layer(axum::middleware::map_response(problem_for_bare_errors))
         .with_state(state)
+}
+
+/// Turns error answers made outside the handlers (405, 413, ...) into problem+json too.
+async fn problem_for_bare_errors(resp: axum::response::Response) -> axum::response::Response {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+
+    let status = resp.status();
+    let is_problem = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if is_problem || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let detail = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "this method is not allowed on this path",
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "the request body has an unsupported media type",
+        _ => "the request could not be served",
+    };
+    let mut problem = Problem::new(status, detail).into_response();
+    if let Some(allow) = resp.headers().get(header::ALLOW) {
+        problem.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    problem
 }
 
 async fn healthz() -> axum::Json<serde_json::Value> {
@@ -137,27 +165,44 @@ async fn not_found() -> Problem {
 
 /// Opens the store in the data dir, runs first-start set-up, and serves until stopped.
 pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir)?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir.join("tlsdeck.db"))?);
+    let dir = &config.data_dir;
+    create_private_dir(dir)
+        .with_context(|| format!("cannot use {} as the data dir", dir.display()))?;
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&dir.join("tlsdeck.db"))
+            .with_context(|| format!("cannot open the store in {}", dir.display()))?,
+    );
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+
     let password = std::env::var(bootstrap::PASSWORD_ENV).ok();
-    let created = bootstrap(store.as_ref(), &config.data_dir, password)?;
+    let created = bootstrap(store.as_ref(), dir, password)?;
     if let Some(Bootstrap { generated_password: Some(pw), password_file }) = created {
         println!("created user {ADMIN_USER} in realm {ADMIN_REALM} with password: {pw}");
         println!("(also written to {}; it is not shown again)", password_file.display());
     }
 
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     // Load OpenSSL's legacy provider once, up front, so that every part of the process sees
     // the same algorithms whether or not an old PKCS#12 file was read yet.
     tlsdeck_pki::ensure_legacy_provider();
-    let master_key = MasterKey::from_env_or_file(&config.data_dir)?;
+    let master_key = MasterKey::from_env_or_file(dir)?;
     ensure_defaults(store.as_ref(), &master_key)?;
     let state = AppState::new(store, master_key, format!("http://{addr}"));
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), "listening");
+    tracing::info!(%addr, data_dir = %dir.display(), "listening");
     println!("tlsdeck listening on http://{addr}");
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
     Ok(())
+}
+
+/// Creates the data dir readable by its owner only; an existing dir is used as it is.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
 async fn shutdown_signal() {

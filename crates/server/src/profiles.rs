@@ -9,7 +9,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tlsdeck_engine::{ProbeOptions, Target, Trust};
 use tlsdeck_model::{ClientProfile, StoreRef, ValidationErrors, Visibility, lint};
@@ -219,13 +218,46 @@ pub async fn lint(
     })))
 }
 
-/// The body of a probe request.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProbeRequest {
-    target: String,
-    #[serde(default)]
-    timeout_ms: Option<u64>,
+/// The longest probe the server runs.
+const MAX_PROBE_MS: u64 = 300_000;
+
+/// Reads a probe request (`target`, optional `timeout_ms`), naming every bad field.
+fn parse_probe_request(v: &Value) -> Result<(Target, Duration), Problem> {
+    let mut errs = ValidationErrors::default();
+    let Some(obj) = v.as_object() else {
+        errs.push("body", "must be a JSON object");
+        return Err(Problem::invalid(errs));
+    };
+    for k in obj.keys().filter(|k| !["target", "timeout_ms"].contains(&k.as_str())) {
+        errs.push(k.as_str(), "unknown field");
+    }
+    let target = match obj.get("target") {
+        Some(Value::String(t)) => {
+            t.parse::<Target>().map_err(|e| errs.push("target", e.to_string())).ok()
+        }
+        None | Some(Value::Null) => {
+            errs.push("target", "required: host:port or an https:// URL");
+            None
+        }
+        Some(_) => {
+            errs.push("target", "must be a string");
+            None
+        }
+    };
+    let timeout = match obj.get("timeout_ms") {
+        None | Some(Value::Null) => Some(ProbeOptions::default().timeout),
+        Some(v) => match v.as_u64() {
+            Some(ms @ 1..=MAX_PROBE_MS) => Some(Duration::from_millis(ms)),
+            _ => {
+                errs.push("timeout_ms", format!("must be a whole number from 1 to {MAX_PROBE_MS}"));
+                None
+            }
+        },
+    };
+    match (target, timeout) {
+        (Some(t), Some(d)) if errs.is_empty() => Ok((t, d)),
+        _ => Err(Problem::invalid(errs)),
+    }
 }
 
 /// `POST .../{name}/{version}/probe`: handshakes with a target through the profile, on
@@ -237,22 +269,9 @@ pub async fn probe(
     raw: Bytes,
 ) -> Result<Json<Value>, Problem> {
     let org = caller.authorize(&state, &org, SettingsView).await?;
-    let req: ProbeRequest = body::parse(&raw)?;
-    let mut errs = ValidationErrors::default();
-    let target = req.target.parse::<Target>().map_err(|e| errs.push("target", e.to_string())).ok();
-    let timeout = match req.timeout_ms {
-        None => Some(ProbeOptions::default().timeout),
-        Some(ms @ 1..=60_000) => Some(Duration::from_millis(ms)),
-        Some(_) => {
-            errs.push("timeout_ms", "must be between 1 and 60000");
-            None
-        }
-    };
-    let (Some(target), Some(timeout)) = (target, timeout) else {
-        return Err(Problem::invalid(errs));
-    };
+    let (target, timeout) = parse_probe_request(&body::parse::<Value>(&raw)?)?;
     let stored = Locator::NameVersion(name, version).fetch(&state, &org).await?;
-    tracing::debug!(org = %org.name, profile = %key(&stored), target = %req.target, "probe");
+    tracing::debug!(org = %org.name, profile = %key(&stored), target = %target, "probe");
 
     let report = tokio::task::spawn_blocking(move || {
         let opts = ProbeOptions { timeout };
@@ -274,7 +293,9 @@ async fn update(
     let org = caller.authorize(&state, &org, SettingsManage).await?;
     let patch: Value = body::parse(&raw)?;
     if !patch.is_object() {
-        return Err(Problem::bad_request("body: a merge patch must be a JSON object"));
+        let mut errs = ValidationErrors::default();
+        errs.push("body", "a merge patch must be a JSON object");
+        return Err(Problem::invalid(errs));
     }
     let stored = locator.fetch(&state, &org).await?;
     let expected = expected_revision(&headers, &etag(&stored), stored.revision)?;

@@ -411,3 +411,61 @@ async fn writes_a_generated_password_readable_by_its_owner_only() {
     let db = std::fs::read(dir.path().join("tlsdeck.db")).unwrap();
     assert!(!db.windows(pw.len()).any(|w| w == pw.as_bytes()), "the password is stored hashed");
 }
+
+#[tokio::test]
+async fn answers_every_error_as_problem_json() {
+    let api = Api::new().await;
+    let r = api.call("PUT", &format!("{PROFILES}/a/1.0.0"), Some(basic("a"))).await;
+    assert_problem(&r, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(r.headers.contains_key(header::ALLOW));
+    assert_problem(&api.call("GET", "/api/nothing-here", None).await, StatusCode::NOT_FOUND);
+
+    let huge = "x".repeat(3 << 20);
+    let req = Request::builder()
+        .method("POST")
+        .uri(PROFILES)
+        .header(header::AUTHORIZATION, format!("Bearer {}", api.token))
+        .body(Body::from(huge))
+        .unwrap();
+    let resp = api.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/problem+json");
+}
+
+#[tokio::test]
+async fn names_every_missing_field_of_a_log_in() {
+    let api = Api::new().await;
+    let r = api
+        .send(
+            "POST",
+            "/api/token",
+            None,
+            Some(json!({"username": "admin", "grant_type": "x"})),
+            &[],
+        )
+        .await;
+    assert_problem(&r, StatusCode::BAD_REQUEST);
+    let fields: Vec<&str> =
+        r.body["errors"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
+    assert_eq!(fields, ["password", "realm", "grant_type"]);
+}
+
+#[tokio::test]
+async fn names_every_bad_field_of_a_probe_request() {
+    let api = Api::new().await;
+    api.call("POST", PROFILES, Some(basic("probe"))).await;
+    let body = json!({"target": 5, "timeout_ms": -5, "extra": true});
+    let r = api.call("POST", &format!("{PROFILES}/probe/1.0.0/probe"), Some(body)).await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> =
+        r.body["errors"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
+    assert_eq!(fields, ["extra", "target", "timeout_ms"]);
+}
+
+#[tokio::test]
+async fn a_clear_without_confirmation_names_the_confirm_field() {
+    let api = Api::new().await;
+    let r = api.call("DELETE", &format!("{PROFILES}?confirm=nope"), None).await;
+    assert_problem(&r, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["errors"][0]["field"], "confirm");
+}

@@ -20,7 +20,7 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode> {
             UsageError("--timeout must be more than 0 and at most 300 seconds".into()).into()
         );
     }
-    let timeout = Duration::from_secs_f64(args.timeout);
+    let timeout = Duration::from_secs_f64(args.timeout).max(Duration::from_millis(1));
     let report = match (&args.profile_file, &args.profile) {
         (Some(file), _) => local(file, &args.target, timeout)?,
         (None, Some(profile)) => remote(profile, args, timeout)?,

@@ -94,6 +94,10 @@ pub fn delete(profile: &str, common: &Common) -> Result<ExitCode> {
 
 /// Deletes every profile of the org.
 pub fn clear(confirm: &str, common: &Common) -> Result<ExitCode> {
+    if confirm != common.org {
+        let msg = format!("--confirm must repeat the org's name ({}) to clear it", common.org);
+        return Err(crate::UsageError(msg).into());
+    }
     let path = format!("{}?confirm={}", collection(common), segment(confirm));
     let answer = client(common)?.delete(&path)?;
     let n = answer.body.get("deleted").and_then(Value::as_u64).unwrap_or(0);

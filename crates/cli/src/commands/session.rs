@@ -12,6 +12,16 @@ use crate::config::{self, Credential};
 /// Exchanges a password for a token and saves it for the server.
 pub fn login(server: &str, username: &str, password: &str, realm: &str) -> Result<ExitCode> {
     let url = config::normalize(server);
+    if !url.starts_with("http://") {
+        let hint = if url.starts_with("https://") {
+            "this CLI speaks plain http:// to the server so far"
+        } else {
+            "give the scheme, e.g. http://127.0.0.1:7070"
+        };
+        return Err(
+            crate::UsageError(format!("--server '{url}' is not an http:// URL: {hint}")).into()
+        );
+    }
     let client = Client::new(&url, None, Duration::from_secs(30));
     let body = json!({
         "username": username,
