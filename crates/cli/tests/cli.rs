@@ -357,3 +357,200 @@ fn keeps_the_password_out_of_output_and_logs() {
     assert!(!text.contains(PASSWORD) && !text.contains("Wrong-Passw0rd-xyz"), "{text}");
     assert!(text.contains("failed log-in"), "failed log-ins are logged");
 }
+
+/// A root and a leaf signed by it, with the leaf's key as PEM, DER and in a PKCS#12 file.
+struct Material {
+    dir: tempfile::TempDir,
+}
+
+impl Material {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| {
+            let ok = Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "openssl {args:?}");
+        };
+        std::fs::write(dir.path().join("leaf.ext"), "subjectAltName=DNS:localhost\n").unwrap();
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "5",
+            "-subj",
+            "/CN=CLI Root",
+            "-keyout",
+            "root.key",
+            "-out",
+            "root.pem",
+        ]);
+        run(&[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+        ]);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "root.pem",
+            "-CAkey",
+            "root.key",
+            "-CAcreateserial",
+            "-days",
+            "5",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            "leaf.pem",
+        ]);
+        run(&[
+            "pkcs12",
+            "-export",
+            "-in",
+            "leaf.pem",
+            "-inkey",
+            "leaf.key",
+            "-certfile",
+            "root.pem",
+            "-passout",
+            "pass:p12-Secret-pw",
+            "-out",
+            "client.p12",
+        ]);
+        run(&[
+            "pkcs8",
+            "-topk8",
+            "-nocrypt",
+            "-in",
+            "leaf.key",
+            "-outform",
+            "DER",
+            "-out",
+            "leaf-key.der",
+        ]);
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_string_lossy().into_owned()
+    }
+
+    fn key_pem_line(&self) -> String {
+        std::fs::read_to_string(self.path("leaf.key")).unwrap().lines().nth(1).unwrap().to_owned()
+    }
+
+    fn key_der(&self) -> Vec<u8> {
+        std::fs::read(self.path("leaf-key.der")).unwrap()
+    }
+}
+
+#[test]
+fn manages_keystores_truststores_and_entries_without_ever_showing_the_key() {
+    let env = Env::start();
+    let m = Material::new();
+    let mut seen: Vec<u8> = Vec::new();
+    let mut run = |args: &[&str], ok: bool| {
+        let out = env.run(args);
+        assert_eq!(out.status.success(), ok, "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        seen.extend(&out.stdout);
+        seen.extend(&out.stderr);
+        out
+    };
+
+    let out = run(
+        &[
+            "keystores:create",
+            "--file",
+            &m.path("client.p12"),
+            "--password",
+            "p12-Secret-pw",
+            "--title",
+            "Client KS",
+            "--format",
+            "json",
+        ],
+        true,
+    );
+    let ks: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ks["certificates"][0]["subject"], "CN=localhost");
+    run(
+        &[
+            "keystores:create",
+            "--file",
+            &m.path("client.p12"),
+            "--password",
+            "wrong",
+            "--title",
+            "x",
+        ],
+        false,
+    );
+
+    let out = run(
+        &[
+            "truststores:create",
+            "--file",
+            &m.path("root.pem"),
+            "--title",
+            "CLI CA",
+            "--format",
+            "json",
+        ],
+        true,
+    );
+    let ts: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ts["entry_count"], 1);
+    let out = run(
+        &["entries:create", &m.path("leaf.pem"), "--truststore", "cli-ca", "--format", "json"],
+        true,
+    );
+    let added: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = added["results"][0]["id"].as_str().unwrap().to_owned();
+    let out = run(&["entries:list", "--truststore", "cli-ca"], true);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3, "header and two entries");
+    run(&["entries:delete", &id, "--truststore", "cli-ca"], true);
+
+    let profile = env.write("p.yaml", "title: uses stores\nkeystore: client-ks\ntruststore: cli-ca\nciphers: [ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]\n");
+    run(&["tls-client-profiles:create", &profile], true);
+    let out = run(&["keystores:delete", "client-ks"], false);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("uses-stores:1.0.0"));
+    let out = run(&["keystores:list"], true);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("client-ks"));
+    run(&["keystores:get", "client-ks", "--format", "json"], true);
+
+    let log = std::fs::read(env.dir.path().join("server.log")).unwrap();
+    let data = env.dir.path().join("data");
+    let mut db = std::fs::read(data.join("tlsdeck.db")).unwrap();
+    db.extend(std::fs::read(data.join("tlsdeck.db-wal")).unwrap_or_default());
+    let der = m.key_der();
+    for (what, bytes) in [("CLI output", &seen), ("server log", &log), ("database", &db)] {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(!text.contains(&m.key_pem_line()), "key PEM in the {what}");
+        assert!(!bytes.windows(der.len()).any(|w| w == der.as_slice()), "key DER in the {what}");
+        assert!(!text.contains("p12-Secret-pw"), "password in the {what}");
+    }
+}
