@@ -142,7 +142,11 @@ fn creates_gets_lists_updates_and_deletes_a_profile() {
     let table = env.run(&["tls-client-profiles:list-all"]);
     let table = String::from_utf8(table.stdout).unwrap();
     assert!(table.starts_with("NAME"), "{table}");
-    assert!(table.lines().nth(1).unwrap().starts_with("backend-tls  1.0.0"), "{table}");
+    assert!(
+        table.lines().any(|l| l.starts_with("backend-tls ") && l.contains(" 1.0.0 ")),
+        "{table}"
+    );
+    assert!(table.contains("tls-client-profile-default"), "the default profile: {table}");
 
     let versions = env.json(&["tls-client-profiles:list", "backend-tls", "--format", "json"]);
     assert_eq!(versions["total_results"], 1);
@@ -177,7 +181,8 @@ fn writes_output_to_a_file_and_clears_with_confirmation() {
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        "deleted 1 TLS client profiles in org admin"
+        "deleted 2 TLS client profiles in org admin",
+        "the created one and the default"
     );
 }
 
@@ -358,6 +363,18 @@ fn keeps_the_password_out_of_output_and_logs() {
     assert!(text.contains("failed log-in"), "failed log-ins are logged");
 }
 
+fn openssl_in(dir: &Path, args: &[&str]) {
+    let ok = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "openssl {args:?}");
+}
+
 /// A root and a leaf signed by it, with the leaf's key as PEM, DER and in a PKCS#12 file.
 struct Material {
     dir: tempfile::TempDir,
@@ -366,92 +383,63 @@ struct Material {
 impl Material {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let run = |args: &[&str]| {
-            let ok = Command::new("openssl")
-                .args(args)
-                .current_dir(dir.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .unwrap()
-                .success();
-            assert!(ok, "openssl {args:?}");
-        };
         std::fs::write(dir.path().join("leaf.ext"), "subjectAltName=DNS:localhost\n").unwrap();
-        run(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "5",
-            "-subj",
-            "/CN=CLI Root",
-            "-keyout",
-            "root.key",
-            "-out",
-            "root.pem",
-        ]);
-        run(&[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-            "leaf.key",
-            "-out",
-            "leaf.csr",
-        ]);
-        run(&[
-            "x509",
-            "-req",
-            "-in",
-            "leaf.csr",
-            "-CA",
-            "root.pem",
-            "-CAkey",
-            "root.key",
-            "-CAcreateserial",
-            "-days",
-            "5",
-            "-extfile",
-            "leaf.ext",
-            "-out",
-            "leaf.pem",
-        ]);
-        run(&[
-            "pkcs12",
-            "-export",
-            "-in",
-            "leaf.pem",
-            "-inkey",
-            "leaf.key",
-            "-certfile",
-            "root.pem",
-            "-passout",
-            "pass:p12-Secret-pw",
-            "-out",
-            "client.p12",
-        ]);
-        run(&[
-            "pkcs8",
-            "-topk8",
-            "-nocrypt",
-            "-in",
-            "leaf.key",
-            "-outform",
-            "DER",
-            "-out",
-            "leaf-key.der",
-        ]);
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+        let root = ["-subj", "/CN=CLI Root", "-keyout", "root.key", "-out", "root.pem"];
+        openssl_in(dir.path(), &[&["req", "-x509", "-days", "5"][..], &ec, &root].concat());
+        let leaf = ["-subj", "/CN=localhost", "-keyout", "leaf.key", "-out", "leaf.csr"];
+        openssl_in(dir.path(), &[&["req", "-new"][..], &ec, &leaf].concat());
+        openssl_in(
+            dir.path(),
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "leaf.csr",
+                "-CA",
+                "root.pem",
+                "-CAkey",
+                "root.key",
+                "-CAcreateserial",
+                "-days",
+                "5",
+                "-extfile",
+                "leaf.ext",
+                "-out",
+                "leaf.pem",
+            ],
+        );
+        openssl_in(
+            dir.path(),
+            &[
+                "pkcs12",
+                "-export",
+                "-in",
+                "leaf.pem",
+                "-inkey",
+                "leaf.key",
+                "-certfile",
+                "root.pem",
+                "-passout",
+                "pass:p12-Secret-pw",
+                "-out",
+                "client.p12",
+            ],
+        );
+        openssl_in(
+            dir.path(),
+            &[
+                "pkcs8",
+                "-topk8",
+                "-nocrypt",
+                "-in",
+                "leaf.key",
+                "-outform",
+                "DER",
+                "-out",
+                "leaf-key.der",
+            ],
+        );
         Self { dir }
     }
 

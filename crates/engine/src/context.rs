@@ -17,6 +17,7 @@ use crate::connect::{DeadlineStream, connect};
 use crate::diagnosis::{self, Attempt, Evidence, diagnose};
 use crate::effective::Plan;
 use crate::error::EngineError;
+use crate::identity::{Identity, Presented};
 use crate::report::{FailureCategory, ProbeReport};
 use crate::target::Target;
 use crate::trust::Trust;
@@ -54,6 +55,8 @@ pub struct ClientContext {
     suites_offered: usize,
     insecure: bool,
     sni: bool,
+    /// The client certificate presented, if any.
+    identity: Option<Presented>,
 }
 
 impl fmt::Debug for ClientContext {
@@ -63,13 +66,26 @@ impl fmt::Debug for ClientContext {
             .field("protocols", &self.protocols)
             .field("insecure", &self.insecure)
             .field("sni", &self.sni)
+            .field("client_certificate", &self.identity.as_ref().map(|i| &i.subject))
             .finish_non_exhaustive()
     }
 }
 
 impl ClientContext {
-    /// Compiles `profile` into a context that verifies servers against `trust`.
+    /// Compiles `profile` into a context that verifies servers against `trust` and sends
+    /// no client certificate.
     pub fn build(profile: &ClientProfile, trust: &Trust) -> Result<Self, EngineError> {
+        Self::build_with_identity(profile, trust, None)
+    }
+
+    /// Compiles `profile` into a context that verifies servers against `trust` and, when
+    /// the server asks, presents `identity`: its leaf and intermediates. The key is checked
+    /// against the leaf here, before any handshake.
+    pub fn build_with_identity(
+        profile: &ClientProfile,
+        trust: &Trust,
+        identity: Option<&Identity>,
+    ) -> Result<Self, EngineError> {
         let plan = Plan::new(profile);
         plan.check()?;
 
@@ -80,8 +96,7 @@ impl ClientContext {
         b.set_security_level(plan.security_level());
         trust.apply(&mut b)?;
         b.set_verify(SslVerifyMode::PEER);
-        // TODO: present the keystore's leaf and intermediates (mutual TLS) once the pki
-        // crate hands out key material; until then no client certificate is sent.
+        let identity = identity.map(|id| id.apply(&mut b)).transpose()?;
 
         Ok(Self {
             ctx: b.build(),
@@ -90,6 +105,7 @@ impl ClientContext {
             suites_offered: plan.offered().len(),
             insecure: profile.insecure_server_connections,
             sni: profile.server_name_indication,
+            identity,
         })
     }
 
@@ -181,6 +197,7 @@ impl ClientContext {
             protocols: &self.protocols,
             suites_offered: self.suites_offered,
             timeout,
+            identity: self.identity.as_ref(),
         }
     }
 
@@ -341,15 +358,28 @@ fn no_option(v: ProtocolVersion) -> SslOptions {
     }
 }
 
-/// Compiles `profile` and probes `target` once; a profile that cannot be compiled gives a
-/// report with the category `configuration`.
+/// Compiles `profile` and probes `target` once, without a client certificate; a profile that
+/// cannot be compiled gives a report with the category `configuration`.
 pub fn probe(
     profile: &ClientProfile,
     trust: &Trust,
     target: &Target,
     opts: &ProbeOptions,
 ) -> ProbeReport {
-    match ClientContext::build(profile, trust) {
+    probe_with_identity(profile, trust, None, target, opts)
+}
+
+/// Compiles `profile` with `identity` as the client certificate and probes `target` once; a
+/// profile or identity that cannot be compiled (such as a key that does not match the leaf)
+/// gives a report with the category `configuration`, without connecting.
+pub fn probe_with_identity(
+    profile: &ClientProfile,
+    trust: &Trust,
+    identity: Option<&Identity>,
+    target: &Target,
+    opts: &ProbeOptions,
+) -> ProbeReport {
+    match ClientContext::build_with_identity(profile, trust, identity) {
         Ok(ctx) => ctx.probe(target, opts),
         Err(e) => ProbeReport::new(target.to_string(), profile.insecure_server_connections)
             .failed(FailureCategory::Configuration, e.to_string()),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use tlsdeck_model::ProtocolVersion;
 
+use crate::identity::Presented;
 use crate::report::FailureCategory as Cat;
 use crate::verify::{VerifyFailure, VerifyKind};
 
@@ -41,6 +42,7 @@ mod alert {
     pub const CERTIFICATE_UNKNOWN: i32 = 46;
     pub const UNKNOWN_CA: i32 = 48;
     pub const ACCESS_DENIED: i32 = 49;
+    pub const DECRYPT_ERROR: i32 = 51;
     pub const PROTOCOL_VERSION: i32 = 70;
     pub const INSUFFICIENT_SECURITY: i32 = 71;
     pub const UNRECOGNIZED_NAME: i32 = 112;
@@ -75,6 +77,8 @@ pub(crate) struct Attempt<'a> {
     pub suites_offered: usize,
     /// The probe's timeout.
     pub timeout: Duration,
+    /// The client certificate the context presents, if any.
+    pub identity: Option<&'a Presented>,
 }
 
 /// The category and message for a failed handshake.
@@ -150,6 +154,11 @@ fn name_mismatch(v: &VerifyFailure, at: &Attempt<'_>) -> String {
 
 fn alert_received(a: i32, ev: &Evidence, at: &Attempt<'_>) -> (Cat, String) {
     let before_hello = !ev.server_hello_seen;
+    if let Some(ours) = at.identity
+        && refuses_client_certificate(a, before_hello)
+    {
+        return (Cat::ClientCertificateRejected, client_certificate_rejected(a, ours));
+    }
     match a {
         alert::PROTOCOL_VERSION => (Cat::ProtocolMismatch, no_shared_version(at)),
         alert::HANDSHAKE_FAILURE | alert::INSUFFICIENT_SECURITY if before_hello => (
@@ -194,6 +203,60 @@ fn alert_received(a: i32, ev: &Evidence, at: &Attempt<'_>) -> (Cat, String) {
             format!("the server ended the handshake with a {} alert", alert_name(a)),
         ),
     }
+}
+
+/// True when alert `a` is how servers refuse a client certificate that was sent.
+fn refuses_client_certificate(a: i32, before_hello: bool) -> bool {
+    match a {
+        alert::HANDSHAKE_FAILURE => !before_hello,
+        alert::CERTIFICATE_REQUIRED
+        | alert::BAD_CERTIFICATE
+        | alert::UNSUPPORTED_CERTIFICATE
+        | alert::CERTIFICATE_REVOKED
+        | alert::CERTIFICATE_EXPIRED
+        | alert::CERTIFICATE_UNKNOWN
+        | alert::UNKNOWN_CA
+        | alert::ACCESS_DENIED
+        | alert::DECRYPT_ERROR => true,
+        _ => false,
+    }
+}
+
+/// Why the server refused the client certificate we sent, and what to change.
+fn client_certificate_rejected(a: i32, ours: &Presented) -> String {
+    let refused = format!(
+        "the server refused our client certificate '{}' ({} alert)",
+        ours.subject,
+        alert_name(a)
+    );
+    if let Some(issuer) = &ours.missing_issuer {
+        return format!(
+            "{refused}: the keystore sends the leaf without the certificate that issued it; the \
+             intermediate '{issuer}' is missing from the keystore (add it after the leaf)"
+        );
+    }
+    let hint = match a {
+        alert::CERTIFICATE_REQUIRED => {
+            "the certificate was not sent: its key suits none of the signature algorithms the \
+             server accepts"
+        }
+        alert::UNKNOWN_CA => {
+            "the server does not trust the CA that issued it; use a certificate from a CA the \
+             server trusts, or have the server trust this one"
+        }
+        alert::CERTIFICATE_EXPIRED => "the server holds it expired; renew it",
+        alert::CERTIFICATE_REVOKED => "the server holds it revoked; have a new one issued",
+        alert::ACCESS_DENIED => "the server knows the certificate but denies it access",
+        alert::DECRYPT_ERROR => {
+            "the server could not verify the signature made with its key; check the key type and \
+             the signature algorithms the server accepts"
+        }
+        _ => {
+            "check that the server trusts its CA and accepts its key type and usage (the \
+             certificate needs the clientAuth extended key usage)"
+        }
+    };
+    format!("{refused}; {hint}")
 }
 
 fn no_shared_version(at: &Attempt<'_>) -> String {
@@ -318,6 +381,7 @@ fn alert_name(a: i32) -> &'static str {
         alert::CERTIFICATE_UNKNOWN => "certificate_unknown",
         alert::UNKNOWN_CA => "unknown_ca",
         alert::ACCESS_DENIED => "access_denied",
+        alert::DECRYPT_ERROR => "decrypt_error",
         alert::PROTOCOL_VERSION => "protocol_version",
         alert::INSUFFICIENT_SECURITY => "insufficient_security",
         alert::UNRECOGNIZED_NAME => "unrecognized_name",
@@ -326,7 +390,6 @@ fn alert_name(a: i32) -> &'static str {
         20 => "bad_record_mac",
         47 => "illegal_parameter",
         50 => "decode_error",
-        51 => "decrypt_error",
         80 => "internal_error",
         86 => "inappropriate_fallback",
         109 => "missing_extension",
@@ -363,7 +426,19 @@ mod tests {
             protocols: &[ProtocolVersion::Tls12],
             suites_offered: 3,
             timeout: Duration::from_secs(1),
+            identity: None,
         }
+    }
+
+    fn leaf_only() -> Presented {
+        Presented {
+            subject: "CN=client, O=Example".into(),
+            missing_issuer: Some("CN=Example Issuing CA, O=Example".into()),
+        }
+    }
+
+    fn chained() -> Presented {
+        Presented { subject: "CN=client, O=Example".into(), missing_issuer: None }
     }
 
     fn alert(n: i32, server_hello_seen: bool) -> Evidence {
@@ -416,6 +491,62 @@ mod tests {
         for (n, want) in cases {
             assert_eq!(diagnose(&alert(n, true), &attempt()).0, want, "alert {n}");
         }
+    }
+
+    #[test]
+    fn a_refused_client_certificate_is_named() {
+        let ours = chained();
+        let with_cert = Attempt { identity: Some(&ours), ..attempt() };
+        for n in [
+            alert::UNKNOWN_CA,
+            alert::BAD_CERTIFICATE,
+            alert::CERTIFICATE_UNKNOWN,
+            alert::DECRYPT_ERROR,
+            alert::CERTIFICATE_REQUIRED,
+            alert::HANDSHAKE_FAILURE,
+        ] {
+            let (cat, msg) = diagnose(&alert(n, true), &with_cert);
+            assert_eq!(cat, Cat::ClientCertificateRejected, "alert {n}");
+            let name = alert_name(n);
+            let named = format!("refused our client certificate 'CN=client, O=Example' ({name}");
+            assert!(msg.contains(&named), "{msg}");
+            assert!(!msg.contains("missing"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn with_a_client_certificate_an_early_handshake_failure_still_means_no_shared_cipher() {
+        let ours = chained();
+        let with_cert = Attempt { identity: Some(&ours), ..attempt() };
+        let (cat, _) = diagnose(&alert(alert::HANDSHAKE_FAILURE, false), &with_cert);
+        assert_eq!(cat, Cat::NoSharedCipher);
+    }
+
+    #[test]
+    fn a_leaf_sent_without_its_issuer_names_the_missing_intermediate() {
+        let ours = leaf_only();
+        let with_leaf = Attempt { identity: Some(&ours), ..attempt() };
+        let (cat, msg) = diagnose(&alert(alert::UNKNOWN_CA, true), &with_leaf);
+        assert_eq!(cat, Cat::ClientCertificateRejected);
+        assert!(
+            msg.contains(
+                "the intermediate 'CN=Example Issuing CA, O=Example' is missing from the keystore"
+            ),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn without_a_client_certificate_a_refusal_means_one_is_required() {
+        for n in [alert::CERTIFICATE_REQUIRED, alert::UNKNOWN_CA, alert::BAD_CERTIFICATE] {
+            let (cat, msg) = diagnose(&alert(n, true), &attempt());
+            assert_eq!(cat, Cat::ClientCertificateRequired, "alert {n}");
+            assert!(msg.contains("set a keystore"), "{msg}");
+        }
+        assert_eq!(
+            diagnose(&alert(alert::DECRYPT_ERROR, true), &attempt()).0,
+            Cat::HandshakeFailed
+        );
     }
 
     #[test]

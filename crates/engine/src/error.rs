@@ -1,4 +1,5 @@
-//! The error of this layer: a profile or trust setting that cannot become an OpenSSL context.
+//! The error of this layer: a profile, trust or client certificate that cannot become an
+//! OpenSSL context.
 
 use tlsdeck_model::ProtocolVersion;
 
@@ -21,6 +22,18 @@ pub enum EngineError {
     /// The trust bundle could not be used.
     #[error("trust bundle: {0}")]
     Trust(String),
+    /// The client certificate chain or its key could not be read.
+    #[error("client certificate: {0}")]
+    Identity(String),
+    /// The private key does not belong to the leaf certificate of the client chain.
+    #[error(
+        "client certificate: the private key does not match the leaf certificate '{leaf}' \
+         (store the key that was issued with that certificate)"
+    )]
+    KeyMismatch {
+        /// The leaf's subject.
+        leaf: String,
+    },
     /// OpenSSL refused a setting the profile compiles to.
     #[error("openssl refused the {setting}: {reason}")]
     Refused {

@@ -107,8 +107,10 @@ pub enum FailureCategory {
     HostnameMismatch,
     /// The server refused the name sent in SNI, or needs SNI and got none.
     SniRequired,
-    /// The server wants a client certificate, or refused the one sent.
+    /// The server wants a client certificate and none was sent.
     ClientCertificateRequired,
+    /// The server refused the client certificate that was sent.
+    ClientCertificateRejected,
     /// No TCP connection could be made.
     ConnectionRefused,
     /// No answer in time.
@@ -132,6 +134,7 @@ impl FailureCategory {
             Self::HostnameMismatch => "hostname_mismatch",
             Self::SniRequired => "sni_required",
             Self::ClientCertificateRequired => "client_certificate_required",
+            Self::ClientCertificateRejected => "client_certificate_rejected",
             Self::ConnectionRefused => "connection_refused",
             Self::Timeout => "timeout",
             Self::DnsFailure => "dns_failure",
@@ -162,6 +165,7 @@ mod tests {
             HostnameMismatch,
             SniRequired,
             ClientCertificateRequired,
+            ClientCertificateRejected,
             ConnectionRefused,
             Timeout,
             DnsFailure,

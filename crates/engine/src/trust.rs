@@ -8,13 +8,17 @@ use openssl::x509::X509;
 use crate::error::EngineError;
 
 /// Where a client context finds the certificates it trusts.
+///
+/// The caller chooses: the profile's truststore when it has one, the system store otherwise.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Trust {
     /// OpenSSL's default verify paths (the system bundle; `SSL_CERT_FILE` and
     /// `SSL_CERT_DIR` override it).
     System,
-    /// A PEM bundle of CA certificates, e.g. the contents of a truststore.
+    /// A PEM bundle of CA certificates.
     Pem(Vec<u8>),
+    /// CA certificates in DER, one per entry, as a truststore stores them.
+    Certificates(Vec<Vec<u8>>),
 }
 
 impl fmt::Debug for Trust {
@@ -22,6 +26,7 @@ impl fmt::Debug for Trust {
         match self {
             Self::System => f.write_str("System"),
             Self::Pem(pem) => write!(f, "Pem({} bytes)", pem.len()),
+            Self::Certificates(certs) => write!(f, "Certificates({} certificates)", certs.len()),
         }
     }
 }
@@ -34,6 +39,7 @@ impl Trust {
                 .set_default_verify_paths()
                 .map_err(|e| EngineError::refused("system trust store", &e)),
             Self::Pem(pem) => add_pem_bundle(builder, pem),
+            Self::Certificates(ders) => add_certificates(builder, ders),
         }
     }
 }
@@ -44,9 +50,58 @@ fn add_pem_bundle(builder: &mut SslContextBuilder, pem: &[u8]) -> Result<(), Eng
     if certs.is_empty() {
         return Err(EngineError::Trust("the PEM bundle holds no certificate".into()));
     }
+    add_all(builder, certs)
+}
+
+fn add_certificates(builder: &mut SslContextBuilder, ders: &[Vec<u8>]) -> Result<(), EngineError> {
+    if ders.is_empty() {
+        return Err(EngineError::Trust("the truststore holds no certificate".into()));
+    }
+    let certs = ders
+        .iter()
+        .enumerate()
+        .map(|(i, der)| {
+            X509::from_der(der).map_err(|_| {
+                EngineError::Trust(format!("certificate {} of the truststore is not DER", i + 1))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    add_all(builder, certs)
+}
+
+fn add_all(builder: &mut SslContextBuilder, certs: Vec<X509>) -> Result<(), EngineError> {
     let store = builder.cert_store_mut();
     for cert in certs {
         store.add_cert(cert).map_err(|e| EngineError::refused("trusted certificate", &e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openssl::ssl::SslMethod;
+
+    fn builder() -> SslContextBuilder {
+        SslContextBuilder::new(SslMethod::tls_client()).unwrap()
+    }
+
+    #[test]
+    fn an_empty_truststore_is_refused() {
+        let err = Trust::Certificates(Vec::new()).apply(&mut builder()).unwrap_err();
+        assert_eq!(err.to_string(), "trust bundle: the truststore holds no certificate");
+    }
+
+    #[test]
+    fn an_entry_that_is_not_der_is_named_by_position() {
+        let trust = Trust::Certificates(vec![b"\x30\x03\x02\x01\x01".to_vec(), b"junk".to_vec()]);
+        let err = trust.apply(&mut builder()).unwrap_err();
+        assert_eq!(err.to_string(), "trust bundle: certificate 1 of the truststore is not DER");
+    }
+
+    #[test]
+    fn debug_shows_sizes_not_contents() {
+        let trust = Trust::Certificates(vec![vec![1, 2, 3], vec![4]]);
+        assert_eq!(format!("{trust:?}"), "Certificates(2 certificates)");
+    }
 }

@@ -275,7 +275,11 @@ pub(crate) fn parse_title(v: Option<&Value>, errs: &mut ValidationErrors) -> Opt
     Some(s.to_owned())
 }
 
-pub(crate) fn parse_name(v: Option<&Value>, title: Option<&str>, errs: &mut ValidationErrors) -> Option<Name> {
+pub(crate) fn parse_name(
+    v: Option<&Value>,
+    title: Option<&str>,
+    errs: &mut ValidationErrors,
+) -> Option<Name> {
     match v.filter(|v| !v.is_null()) {
         Some(Value::String(s)) => Name::parse(s).map_err(|m| errs.push("name", m)).ok(),
         Some(_) => {

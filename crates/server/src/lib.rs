@@ -6,6 +6,7 @@ mod bootstrap;
 mod common;
 mod defaults;
 mod keystores;
+mod metrics;
 mod permissions;
 mod problem;
 mod profiles;
@@ -85,6 +86,7 @@ pub fn router(state: AppState) -> Router {
     let item = "/api/orgs/{org}/tls-client-profiles/{name}/{version}";
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::metrics))
         .route("/api/token", post(auth::issue_token).delete(auth::revoke_token))
         .route(
             "/api/orgs/{org}/tls-client-profiles",

@@ -231,3 +231,23 @@ async fn a_new_store_starts_with_the_defaults_once() {
     let p = api.call("GET", &format!("{PROFILES}/tls-client-profile-default/1.0.0"), None).await;
     assert_eq!(p.status, StatusCode::NOT_FOUND, "a deleted default stays deleted");
 }
+
+#[tokio::test]
+async fn metrics_show_the_days_until_each_certificate_expires() {
+    let api = Api::new().await;
+    let pki = Pki::new();
+    keystore(&api, &pki, "Client KS").await;
+    api.call("POST", TRUSTSTORES, Some(json!({"title": "CA", "truststore": pki.read("root.pem")})))
+        .await;
+    let resp = api.send("GET", "/metrics", None, None, &[]).await;
+    assert_eq!(resp.status, StatusCode::OK);
+    let text = resp.body.as_str().map(str::to_owned).unwrap_or_default();
+    let line = text
+        .lines()
+        .find(|l| l.contains("kind=\"keystore\"") && l.contains("subject=\"CN=localhost\""))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.starts_with("tlsdeck_certificate_expiry_days{org=\"admin\""), "{line}");
+    let days: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!((29.0..=30.0).contains(&days), "{days}");
+    assert!(text.contains("kind=\"truststore\",store=\"ca\",subject=\"CN=Test Root\""), "{text}");
+}

@@ -20,7 +20,7 @@ use openssl::x509::extension::{
 };
 use openssl::x509::{X509, X509Builder, X509NameBuilder};
 use tempfile::TempDir;
-use tlsdeck_engine::{Target, Trust};
+use tlsdeck_engine::{Identity, Target, Trust};
 use tlsdeck_model::ClientProfile;
 
 /// How long a server may take to start listening.
@@ -37,7 +37,15 @@ pub struct Leaf {
     pub key: PKey<Private>,
 }
 
-/// The test PKI: a root CA and the server certificates the tests present.
+/// What a certificate is for: its basic constraints and key usages follow from it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Ca,
+    Server,
+    Client,
+}
+
+/// The test PKI: root → intermediate → leaves, an expired intermediate, and strangers.
 pub struct Pki {
     /// The root CA every test trusts.
     pub root: Leaf,
@@ -49,6 +57,20 @@ pub struct Pki {
     pub self_signed: Leaf,
     /// Signed by the root, for `localhost`, expired yesterday.
     pub expired: Leaf,
+    /// A CA signed by the root.
+    pub intermediate: Leaf,
+    /// A client certificate (clientAuth) signed by the intermediate.
+    pub client: Leaf,
+    /// A server certificate for `localhost` and `127.0.0.1` signed by the intermediate.
+    pub behind_intermediate: Leaf,
+    /// A server certificate signed by the root for the IPs `127.0.0.1` and `::1` only.
+    pub ip_only: Leaf,
+    /// A CA signed by the root, expired yesterday.
+    pub expired_intermediate: Leaf,
+    /// A valid server certificate for `localhost` signed by the expired intermediate.
+    pub behind_expired: Leaf,
+    /// A self-signed CA that issued nothing the servers present.
+    pub unrelated_root: Leaf,
 }
 
 /// The PKI, generated once per test binary.
@@ -57,20 +79,61 @@ pub fn pki() -> &'static Pki {
     PKI.get_or_init(|| {
         let now = unix_now();
         let valid = (now - DAY, now + 30 * DAY);
-        let root = issue("tlsdeck test root", None, &[], valid, true);
-        let localhost = issue("localhost", Some(&root), &["localhost", "127.0.0.1"], valid, false);
-        let other = issue("default.test", Some(&root), &["default.test"], valid, false);
-        let self_signed =
-            issue("tlsdeck self-signed", None, &["localhost", "127.0.0.1"], valid, false);
-        let expired = issue(
-            "expired.localhost",
-            Some(&root),
-            &["localhost"],
-            (now - 30 * DAY, now - DAY),
-            false,
-        );
-        Pki { root, localhost, other, self_signed, expired }
+        let past = (now - 30 * DAY, now - DAY);
+        let local = ["localhost", "127.0.0.1"];
+        let root = issue("tlsdeck test root", None, &[], valid, Role::Ca);
+        let intermediate = issue("tlsdeck test intermediate", Some(&root), &[], valid, Role::Ca);
+        let expired_intermediate =
+            issue("tlsdeck expired intermediate", Some(&root), &[], past, Role::Ca);
+        Pki {
+            localhost: issue("localhost", Some(&root), &local, valid, Role::Server),
+            other: issue("default.test", Some(&root), &["default.test"], valid, Role::Server),
+            self_signed: issue("tlsdeck self-signed", None, &local, valid, Role::Server),
+            expired: issue("expired.localhost", Some(&root), &["localhost"], past, Role::Server),
+            client: issue("tlsdeck client", Some(&intermediate), &[], valid, Role::Client),
+            behind_intermediate: issue(
+                "behind.localhost",
+                Some(&intermediate),
+                &local,
+                valid,
+                Role::Server,
+            ),
+            ip_only: issue(
+                "tlsdeck ip only",
+                Some(&root),
+                &["127.0.0.1", "::1"],
+                valid,
+                Role::Server,
+            ),
+            behind_expired: issue(
+                "behind-expired.localhost",
+                Some(&expired_intermediate),
+                &["localhost"],
+                valid,
+                Role::Server,
+            ),
+            unrelated_root: issue("tlsdeck unrelated root", None, &[], valid, Role::Ca),
+            root,
+            intermediate,
+            expired_intermediate,
+        }
     })
+}
+
+/// A certificate in DER.
+pub fn der(leaf: &Leaf) -> Vec<u8> {
+    leaf.cert.to_der().expect("certificate to DER")
+}
+
+/// Trust in the test root only, as a truststore stores it: DER entries.
+pub fn root_truststore() -> Trust {
+    Trust::Certificates(vec![der(&pki().root)])
+}
+
+/// The client certificate with the given chain (leaf first) and the client's key.
+pub fn client_identity(chain: &[&Leaf]) -> Identity {
+    let key_pkcs8 = pki().client.key.private_key_to_pkcs8().expect("key to PKCS#8");
+    Identity { chain: chain.iter().map(|c| der(c)).collect(), key_pkcs8 }
 }
 
 /// Trust in the test root only.
@@ -84,7 +147,7 @@ fn unix_now() -> i64 {
 }
 
 /// Issues a certificate for `cn` with `sans`, signed by `issuer` (self-signed without one).
-fn issue(cn: &str, issuer: Option<&Leaf>, sans: &[&str], validity: (i64, i64), ca: bool) -> Leaf {
+fn issue(cn: &str, issuer: Option<&Leaf>, sans: &[&str], validity: (i64, i64), role: Role) -> Leaf {
     let key = PKey::from_rsa(Rsa::generate(2048).expect("rsa key")).expect("pkey");
     let mut name = X509NameBuilder::new().expect("name");
     name.append_entry_by_text("O", "tlsdeck tests").expect("O");
@@ -99,15 +162,15 @@ fn issue(cn: &str, issuer: Option<&Leaf>, sans: &[&str], validity: (i64, i64), c
     b.set_pubkey(&key).expect("pubkey");
     b.set_not_before(&Asn1Time::from_unix(validity.0).expect("time")).expect("not before");
     b.set_not_after(&Asn1Time::from_unix(validity.1).expect("time")).expect("not after");
-    add_extensions(&mut b, issuer, sans, ca);
+    add_extensions(&mut b, issuer, sans, role);
 
     let signer = issuer.map_or(&key, |i| &i.key);
     b.sign(signer, MessageDigest::sha256()).expect("sign");
     Leaf { cert: b.build(), key }
 }
 
-fn add_extensions(b: &mut X509Builder, issuer: Option<&Leaf>, sans: &[&str], ca: bool) {
-    if ca {
+fn add_extensions(b: &mut X509Builder, issuer: Option<&Leaf>, sans: &[&str], role: Role) {
+    if role == Role::Ca {
         b.append_extension(BasicConstraints::new().critical().ca().build().expect("bc"))
             .expect("bc");
         let usage = KeyUsage::new().critical().key_cert_sign().crl_sign().build().expect("ku");
@@ -116,8 +179,13 @@ fn add_extensions(b: &mut X509Builder, issuer: Option<&Leaf>, sans: &[&str], ca:
         b.append_extension(BasicConstraints::new().critical().build().expect("bc")).expect("bc");
         let usage = KeyUsage::new().critical().digital_signature().key_encipherment().build();
         b.append_extension(usage.expect("ku")).expect("ku");
-        b.append_extension(ExtendedKeyUsage::new().server_auth().build().expect("eku"))
-            .expect("eku");
+        let mut eku = ExtendedKeyUsage::new();
+        if role == Role::Server {
+            eku.server_auth();
+        } else {
+            eku.client_auth();
+        }
+        b.append_extension(eku.build().expect("eku")).expect("eku");
     }
     let ctx = b.x509v3_context(issuer.map(|i| &*i.cert), None);
     let ski = SubjectKeyIdentifier::new().build(&ctx).expect("ski");
@@ -152,6 +220,13 @@ pub fn pem_files() -> TempDir {
         ("other", &p.other),
         ("self_signed", &p.self_signed),
         ("expired", &p.expired),
+        ("intermediate", &p.intermediate),
+        ("client", &p.client),
+        ("behind_intermediate", &p.behind_intermediate),
+        ("ip_only", &p.ip_only),
+        ("expired_intermediate", &p.expired_intermediate),
+        ("behind_expired", &p.behind_expired),
+        ("unrelated_root", &p.unrelated_root),
     ];
     for (name, leaf) in leaves {
         write(dir.path(), &format!("{name}.crt"), &leaf.cert.to_pem().expect("cert pem"));
@@ -168,7 +243,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) {
     std::fs::write(dir.join(name), bytes).expect("write PEM file");
 }
 
-/// A running `openssl s_server` on 127.0.0.1, stopped by its own PID when dropped.
+/// A running `openssl s_server` on loopback, stopped by its own PID when dropped.
 pub struct SServer {
     child: Child,
     /// The port it listens on.
@@ -179,12 +254,18 @@ pub struct SServer {
 }
 
 impl SServer {
-    /// Starts `openssl s_server` with `args` (file names relative to `dir`) and waits until
-    /// it listens.
+    /// Starts `openssl s_server` on 127.0.0.1 with `args` (file names relative to `dir`) and
+    /// waits until it listens.
     pub fn start(dir: &Path, args: &[&str]) -> SServer {
+        Self::start_on(Loopback::V4, dir, args)
+    }
+
+    /// Starts `openssl s_server` on the `loopback` address with `args` and waits until it
+    /// listens.
+    pub fn start_on(loopback: Loopback, dir: &Path, args: &[&str]) -> SServer {
         let mut last_output = Vec::new();
         for _ in 0..START_ATTEMPTS {
-            match Self::try_start(dir, args) {
+            match Self::try_start(loopback, dir, args) {
                 Ok(server) => return server,
                 Err(output) => last_output = output,
             }
@@ -192,12 +273,12 @@ impl SServer {
         panic!("s_server {args:?} did not start; its output:\n{}", last_output.join("\n"));
     }
 
-    fn try_start(dir: &Path, args: &[&str]) -> Result<SServer, Vec<String>> {
-        let port = free_port();
+    fn try_start(loopback: Loopback, dir: &Path, args: &[&str]) -> Result<SServer, Vec<String>> {
+        let port = free_port_on(loopback);
         let mut child = Command::new("openssl")
             .arg("s_server")
             .arg("-accept")
-            .arg(format!("127.0.0.1:{port}"))
+            .arg(format!("{}:{port}", loopback.host()))
             .args(args)
             .current_dir(dir)
             .stdin(Stdio::piped())
@@ -255,6 +336,11 @@ impl SServer {
     pub fn ip(&self) -> Target {
         format!("127.0.0.1:{}", self.port).parse().expect("target")
     }
+
+    /// The target `[::1]:PORT`.
+    pub fn ipv6(&self) -> Target {
+        format!("[::1]:{}", self.port).parse().expect("target")
+    }
 }
 
 impl Drop for SServer {
@@ -276,9 +362,38 @@ fn collect_lines(pipe: Option<impl Read + Send + 'static>, into: &Arc<Mutex<Vec<
     });
 }
 
-/// A port that was free a moment ago.
+/// A loopback address a test server listens on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loopback {
+    /// 127.0.0.1
+    V4,
+    /// ::1
+    V6,
+}
+
+impl Loopback {
+    /// The address as s_server's `-accept` wants it.
+    fn host(self) -> &'static str {
+        match self {
+            Self::V4 => "127.0.0.1",
+            Self::V6 => "[::1]",
+        }
+    }
+}
+
+/// True when this machine can listen on ::1.
+pub fn has_ipv6_loopback() -> bool {
+    TcpListener::bind("[::1]:0").is_ok()
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    free_port_on(Loopback::V4)
+}
+
+fn free_port_on(loopback: Loopback) -> u16 {
+    let listener =
+        TcpListener::bind(format!("{}:0", loopback.host())).expect("bind an ephemeral port");
     listener.local_addr().expect("local addr").port()
 }
 

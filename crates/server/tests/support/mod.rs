@@ -232,9 +232,16 @@ impl Api {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                panic!("{method} {uri} answered non-JSON: {}", String::from_utf8_lossy(&bytes))
-            })
+            let is_text = headers
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+            if is_text {
+                Value::String(String::from_utf8_lossy(&bytes).into_owned())
+            } else {
+                serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                    panic!("{method} {uri} answered non-JSON: {}", String::from_utf8_lossy(&bytes))
+                })
+            }
         };
         Reply { status, headers, body }
     }
