@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tlsdeck_model::ProtocolVersion;
 
+use crate::target::Target;
+
 /// The outcome of one handshake attempt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbeReport {
@@ -52,6 +54,12 @@ impl ProbeReport {
             handshake_ms: 0.0,
             error: None,
         }
+    }
+
+    /// A report for a probe that could not start: the profile's settings or material were
+    /// refused before any connection (category `configuration`).
+    pub fn not_started(target: &Target, insecure: bool, message: impl Into<String>) -> Self {
+        Self::new(target.to_string(), insecure).failed(FailureCategory::Configuration, message)
     }
 
     /// This report, marked failed with `category` and `message`.

@@ -1,5 +1,6 @@
 //! The tlsdeck management server: REST API, authentication and first-start set-up.
 
+mod apply;
 mod auth;
 mod body;
 mod bootstrap;
@@ -20,6 +21,7 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::routing::{get, post};
 use chrono::{DateTime, SecondsFormat, Utc};
+use tlsdeck_engine::ContextCache;
 use tlsdeck_pki::MasterKey;
 use tlsdeck_store::{SqliteStore, Store, StoreError};
 
@@ -43,6 +45,8 @@ pub struct AppState {
     store: Arc<dyn Store>,
     /// Seals and opens private keys at rest.
     master_key: Arc<MasterKey>,
+    /// Compiled client contexts, one per profile revision.
+    contexts: Arc<ContextCache>,
     /// The base of the URLs put into responses, e.g. `http://127.0.0.1:7070`.
     public_url: String,
 }
@@ -57,6 +61,7 @@ impl AppState {
         Self {
             store,
             master_key: Arc::new(master_key),
+            contexts: Arc::new(ContextCache::new()),
             public_url: public_url.into().trim_end_matches('/').to_owned(),
         }
     }

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Value, json};
-use tlsdeck_engine::{ProbeOptions, Target, Trust};
+use tlsdeck_engine::{ProbeOptions, Target};
 use tlsdeck_model::{ClientProfile, StoreRef, ValidationErrors, Visibility, lint};
 use tlsdeck_store::{Org, ProfileRefs, StoredProfile};
 use uuid::Uuid;
@@ -273,9 +273,9 @@ pub async fn probe(
     let stored = Locator::NameVersion(name, version).fetch(&state, &org).await?;
     tracing::debug!(org = %org.name, profile = %key(&stored), target = %target, "probe");
 
+    let run = state.clone();
     let report = tokio::task::spawn_blocking(move || {
-        let opts = ProbeOptions { timeout };
-        tlsdeck_engine::probe(&stored.profile, &Trust::System, &target, &opts)
+        crate::apply::probe(&run, &org, &stored, &target, &ProbeOptions { timeout })
     })
     .await
     .map_err(|_| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the probe failed to run"))?;
@@ -336,6 +336,7 @@ async fn remove(
     let expected = expected_revision(&headers, &etag(&stored), stored.revision)?;
     let (org_id, id) = (org.id, stored.id);
     state.run(move |s| s.delete_client_profile(org_id, id, Some(expected))).await?;
+    state.contexts.remove(&id.to_string());
     tracing::info!(org = %org.name, profile = %key(&stored), user = %caller.user.username,
         "deleted TLS client profile");
     Ok(StatusCode::NO_CONTENT)

@@ -251,3 +251,93 @@ async fn metrics_show_the_days_until_each_certificate_expires() {
     assert!((29.0..=30.0).contains(&days), "{days}");
     assert!(text.contains("kind=\"truststore\",store=\"ca\",subject=\"CN=Test Root\""), "{text}");
 }
+
+/// An `openssl s_server` on loopback, stopped by its own PID when dropped.
+struct Peer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn peer(pki: &Pki, extra: &[&str]) -> Peer {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = std::process::Command::new("openssl")
+        .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-www", "-naccept", "20"])
+        .args(["-cert", "leaf.pem", "-key", "leaf.key", "-cert_chain", "int.pem"])
+        .args(extra)
+        .current_dir(pki.dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "s_server did not start");
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    Peer { child, port }
+}
+
+async fn probe(api: &Api, profile: &str, port: u16) -> Value {
+    let body = json!({"target": format!("localhost:{port}"), "timeout_ms": 5000});
+    let r = api.call("POST", &format!("{PROFILES}/{profile}/1.0.0/probe"), Some(body)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body
+}
+
+#[tokio::test]
+async fn the_probe_verifies_with_the_truststore_and_presents_the_keystore() {
+    let api = Api::new().await;
+    let pki = Pki::new();
+    keystore(&api, &pki, "Client KS").await;
+    api.call("POST", TRUSTSTORES, Some(json!({"title": "CA", "truststore": pki.read("root.pem")})))
+        .await;
+    api.call(
+        "POST",
+        TRUSTSTORES,
+        Some(json!({"title": "Other", "truststore": pki.read("other.pem")})),
+    )
+    .await;
+    let suite = ["ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"];
+    for (title, ks, ts) in [
+        ("trusting", None, Some("ca")),
+        ("mtls", Some("client-ks"), Some("ca")),
+        ("wrong-ca", None, Some("other")),
+        ("system", None, None),
+    ] {
+        let body = json!({"title": title, "ciphers": suite, "keystore": ks, "truststore": ts});
+        assert_eq!(api.call("POST", PROFILES, Some(body)).await.status, StatusCode::CREATED);
+    }
+
+    let plain = peer(&pki, &[]);
+    let r = probe(&api, "trusting", plain.port).await;
+    assert_eq!((r["ok"].as_bool(), r["verified"].as_bool()), (Some(true), Some(true)), "{r}");
+    assert_eq!(
+        probe(&api, "wrong-ca", plain.port).await["error"]["category"],
+        "untrusted_certificate"
+    );
+    assert_eq!(
+        probe(&api, "system", plain.port).await["error"]["category"],
+        "untrusted_certificate"
+    );
+
+    let mtls = peer(&pki, &["-Verify", "2", "-verify_return_error", "-CAfile", "root.pem"]);
+    let r = probe(&api, "mtls", mtls.port).await;
+    assert_eq!(r["ok"], true, "{r}");
+    let r = probe(&api, "trusting", mtls.port).await;
+    assert_eq!(r["ok"], false, "{r}");
+    assert!(r["error"]["category"].as_str().unwrap().starts_with("client_certificate"), "{r}");
+
+    // A new truststore entry moves the profile to a new revision: the context is rebuilt.
+    let entries = format!("{TRUSTSTORES}/other/entries");
+    let r = api.call("POST", &entries, Some(json!({"certificate": pki.read("root.pem")}))).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(probe(&api, "wrong-ca", plain.port).await["ok"], true);
+}
