@@ -309,6 +309,10 @@ pub struct ProbeArgs {
     /// A stored profile (NAME:VERSION); the server runs the probe.
     #[arg(long)]
     pub profile: Option<String>,
+    /// With --profile-file: a PEM bundle of CAs to verify the server with, instead of the
+    /// system's.
+    #[arg(long, requires = "profile_file")]
+    pub ca_file: Option<PathBuf>,
     /// host:port or an https:// URL.
     pub target: String,
     /// Give up after this many seconds.

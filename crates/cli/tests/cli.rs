@@ -292,6 +292,14 @@ fn probes_locally_from_a_profile_file() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["error"]["category"], "untrusted_certificate");
 
+    let with_ca = Command::new(BIN)
+        .args(["probe", "--profile-file", profile.to_str().unwrap(), &target, "--format", "json"])
+        .arg("--ca-file")
+        .arg(&peer.cert)
+        .output()
+        .unwrap();
+    assert_eq!(with_ca.status.code(), Some(0), "{}", String::from_utf8_lossy(&with_ca.stdout));
+
     let out = probe(Some(&peer.cert));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{report}");

@@ -45,6 +45,7 @@ mod alert {
     pub const DECRYPT_ERROR: i32 = 51;
     pub const PROTOCOL_VERSION: i32 = 70;
     pub const INSUFFICIENT_SECURITY: i32 = 71;
+    pub const INTERNAL_ERROR: i32 = 80;
     pub const UNRECOGNIZED_NAME: i32 = 112;
     pub const CERTIFICATE_REQUIRED: i32 = 116;
 }
@@ -124,6 +125,15 @@ fn certificate(v: &VerifyFailure, at: &Attempt<'_>) -> (Cat, String) {
             ),
         ),
         VerifyKind::NameMismatch => (Cat::HostnameMismatch, name_mismatch(v, at)),
+        VerifyKind::TooWeak => (
+            Cat::WeakCertificate,
+            format!(
+                "{which} is refused at this profile's OpenSSL security level: {}; the server \
+                 needs a stronger certificate (RSA keys of at least 2048 bits, SHA-256 \
+                 signatures); trusting its CA would not help",
+                v.reason
+            ),
+        ),
         VerifyKind::Untrusted => (
             Cat::UntrustedCertificate,
             format!(
@@ -159,8 +169,18 @@ fn alert_received(a: i32, ev: &Evidence, at: &Attempt<'_>) -> (Cat, String) {
     {
         return (Cat::ClientCertificateRejected, client_certificate_rejected(a, ours));
     }
+    let legacy_only = at.protocols.iter().all(|v| v.is_legacy());
     match a {
         alert::PROTOCOL_VERSION => (Cat::ProtocolMismatch, no_shared_version(at)),
+        alert::INTERNAL_ERROR if before_hello && legacy_only => (
+            Cat::ProtocolMismatch,
+            format!(
+                "the server failed the handshake (internal_error alert) when offered only {}; \
+                 servers on OpenSSL 3 refuse TLS 1.0 and 1.1 at their default security level, \
+                 so allow tls_v1.2 in the profile if the server supports it",
+                versions(at.protocols)
+            ),
+        ),
         alert::HANDSHAKE_FAILURE | alert::INSUFFICIENT_SECURITY if before_hello => (
             Cat::NoSharedCipher,
             format!(
@@ -200,7 +220,7 @@ fn alert_received(a: i32, ev: &Evidence, at: &Attempt<'_>) -> (Cat, String) {
         ),
         _ => (
             Cat::HandshakeFailed,
-            format!("the server ended the handshake with a {} alert", alert_name(a)),
+            format!("the server ended the handshake with an alert: {}", alert_name(a)),
         ),
     }
 }
@@ -477,6 +497,24 @@ mod tests {
     fn handshake_failure_after_the_server_hello_points_at_the_client_certificate() {
         let (cat, _) = diagnose(&alert(alert::HANDSHAKE_FAILURE, true), &attempt());
         assert_eq!(cat, Cat::ClientCertificateRequired);
+    }
+
+    #[test]
+    fn an_internal_error_to_a_legacy_only_profile_points_at_the_version() {
+        let mut at = attempt();
+        at.protocols = &[ProtocolVersion::Tls10];
+        let (cat, msg) = diagnose(&alert(80, false), &at);
+        assert_eq!(cat, Cat::ProtocolMismatch);
+        assert!(msg.contains("tls_v1.2"), "{msg}");
+        let (cat, _) = diagnose(&alert(80, false), &attempt());
+        assert_eq!(cat, Cat::HandshakeFailed);
+    }
+
+    #[test]
+    fn a_weak_key_is_not_an_untrusted_issuer() {
+        let (cat, msg) = diagnose(&verify(66), &attempt());
+        assert_eq!(cat, Cat::WeakCertificate);
+        assert!(msg.contains("2048"), "{msg}");
     }
 
     #[test]

@@ -113,6 +113,8 @@ pub enum FailureCategory {
     ExpiredCertificate,
     /// The server's certificate is not for the target name or IP.
     HostnameMismatch,
+    /// A certificate of the chain has a key or signature too weak for the security level.
+    WeakCertificate,
     /// The server refused the name sent in SNI, or needs SNI and got none.
     SniRequired,
     /// The server wants a client certificate and none was sent.
@@ -140,6 +142,7 @@ impl FailureCategory {
             Self::UntrustedCertificate => "untrusted_certificate",
             Self::ExpiredCertificate => "expired_certificate",
             Self::HostnameMismatch => "hostname_mismatch",
+            Self::WeakCertificate => "weak_certificate",
             Self::SniRequired => "sni_required",
             Self::ClientCertificateRequired => "client_certificate_required",
             Self::ClientCertificateRejected => "client_certificate_rejected",
@@ -171,6 +174,7 @@ mod tests {
             UntrustedCertificate,
             ExpiredCertificate,
             HostnameMismatch,
+            WeakCertificate,
             SniRequired,
             ClientCertificateRequired,
             ClientCertificateRejected,

@@ -111,7 +111,8 @@ fn parse_authority(s: &str, default_port: Option<u16>) -> Result<Target, String>
             return Err(format!("unexpected '{}' after the address", after_host.escape_debug()));
         }
     };
-    Ok(Target { host, port })
+    // Host names are case-insensitive; one spelling keeps SNI and name checks predictable.
+    Ok(Target { host: host.to_ascii_lowercase(), port })
 }
 
 /// The host, and what follows it (empty, or `:` and the port).
@@ -183,6 +184,7 @@ mod tests {
     fn parses_host_and_port() {
         assert_eq!(parse("example.com:8443"), ok("example.com", 8443));
         assert_eq!(parse("  localhost:443 "), ok("localhost", 443));
+        assert_eq!(parse("LocalHost:443"), ok("localhost", 443));
         assert_eq!(parse("127.0.0.1:1"), ok("127.0.0.1", 1));
         assert_eq!(parse("my_host.example.:65535"), ok("my_host.example.", 65535));
     }

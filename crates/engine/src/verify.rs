@@ -15,6 +15,9 @@ mod code {
     pub const CERT_HAS_EXPIRED: i32 = 10;
     pub const HOSTNAME_MISMATCH: i32 = 62;
     pub const IP_ADDRESS_MISMATCH: i32 = 64;
+    pub const EE_KEY_TOO_SMALL: i32 = 66;
+    pub const CA_KEY_TOO_SMALL: i32 = 67;
+    pub const CA_MD_TOO_WEAK: i32 = 68;
 }
 
 /// What kind of verification failure it was.
@@ -26,6 +29,8 @@ pub(crate) enum VerifyKind {
     NotYetValid,
     /// The leaf is not for the target name or IP.
     NameMismatch,
+    /// A key or signature digest is too weak for the security level.
+    TooWeak,
     /// Anything else: unknown issuer, self-signed, bad signature, ...
     Untrusted,
 }
@@ -57,6 +62,9 @@ impl VerifyFailure {
             code::CERT_HAS_EXPIRED => VerifyKind::Expired,
             code::CERT_NOT_YET_VALID => VerifyKind::NotYetValid,
             code::HOSTNAME_MISMATCH | code::IP_ADDRESS_MISMATCH => VerifyKind::NameMismatch,
+            code::EE_KEY_TOO_SMALL | code::CA_KEY_TOO_SMALL | code::CA_MD_TOO_WEAK => {
+                VerifyKind::TooWeak
+            }
             _ => VerifyKind::Untrusted,
         }
     }

@@ -22,7 +22,7 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode> {
     }
     let timeout = Duration::from_secs_f64(args.timeout).max(Duration::from_millis(1));
     let report = match (&args.profile_file, &args.profile) {
-        (Some(file), _) => local(file, &args.target, timeout)?,
+        (Some(file), _) => local(file, args.ca_file.as_deref(), &args.target, timeout)?,
         (None, Some(profile)) => remote(profile, args, timeout)?,
         (None, None) => {
             return Err(
@@ -36,13 +36,29 @@ pub fn run(args: &ProbeArgs) -> Result<ExitCode> {
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn local(file: &std::path::Path, target: &str, timeout: Duration) -> Result<Value> {
+fn local(
+    file: &std::path::Path,
+    ca_file: Option<&std::path::Path>,
+    target: &str,
+    timeout: Duration,
+) -> Result<Value> {
     let input = input::read_file(file)?;
     let profile = ClientProfile::from_json(&input)
         .map_err(|e| anyhow::anyhow!("{} is not a valid profile: {e}", file.display()))?;
+    if profile.keystore.is_some() || profile.truststore.is_some() {
+        let msg = "the profile names a keystore or truststore, which live on the server: probe \
+                   it with --profile NAME:VERSION, or drop them and give --ca-file";
+        return Err(UsageError(msg.into()).into());
+    }
+    let trust = match ca_file {
+        Some(path) => Trust::Pem(
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+        ),
+        None => Trust::System,
+    };
     let target: Target = target.parse().map_err(|e| UsageError(format!("TARGET: {e}")))?;
     let opts = ProbeOptions { timeout };
-    let report = tlsdeck_engine::probe(&profile, &Trust::System, &target, &opts);
+    let report = tlsdeck_engine::probe(&profile, &trust, &target, &opts);
     Ok(serde_json::to_value(report)?)
 }
 
