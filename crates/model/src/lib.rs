@@ -9,6 +9,7 @@ pub mod lint;
 pub mod naming;
 pub mod profile;
 pub mod protocol;
+pub mod server_profile;
 
 pub use cipher::CipherSuite;
 pub use error::{FieldError, ValidationErrors};
@@ -17,3 +18,4 @@ pub use lint::{Grade, Warning};
 pub use naming::{Name, Version};
 pub use profile::{ClientProfile, StoreRef, Visibility};
 pub use protocol::ProtocolVersion;
+pub use server_profile::{MutualAuthentication, ServerKey, ServerProfile};

@@ -55,7 +55,7 @@ pub struct ClientProfile {
     pub visibility: Visibility,
 }
 
-fn serialize_suites<S: serde::Serializer>(
+pub(crate) fn serialize_suites<S: serde::Serializer>(
     suites: &[&'static CipherSuite],
     s: S,
 ) -> Result<S::Ok, S::Error> {
@@ -193,7 +193,7 @@ pub fn apply_tls13_rule(
 
 /// Refuses versions with a hole between them: OpenSSL only negotiates an unbroken range, so
 /// `[tls_v1.0, tls_v1.2]` would offer TLS 1.0 alone.
-fn check_no_gaps(protocols: &[ProtocolVersion], errs: &mut ValidationErrors) {
+pub(crate) fn check_no_gaps(protocols: &[ProtocolVersion], errs: &mut ValidationErrors) {
     let (Some(lo), Some(hi)) = (protocols.first(), protocols.last()) else {
         return;
     };
@@ -214,7 +214,7 @@ fn check_no_gaps(protocols: &[ProtocolVersion], errs: &mut ValidationErrors) {
     }
 }
 
-fn check_every_protocol_has_a_cipher(
+pub(crate) fn check_every_protocol_has_a_cipher(
     protocols: &[ProtocolVersion],
     ciphers: &[&CipherSuite],
     errs: &mut ValidationErrors,
@@ -227,30 +227,39 @@ fn check_every_protocol_has_a_cipher(
 }
 
 fn check_known_fields(obj: &Map<String, Value>, errs: &mut ValidationErrors) {
-    const FIELDS: &[&str] = &[
+    const OWN: &[&str] = &["insecure_server_connections", "server_name_indication", "visibility"];
+    check_fields(obj, OWN, "tls_client_profile", errs);
+}
+
+/// Refuses fields that are neither common profile fields, nor `own`, nor read-only ones, and
+/// a `type` other than `kind`.
+pub(crate) fn check_fields(
+    obj: &Map<String, Value>,
+    own: &[&str],
+    kind: &str,
+    errs: &mut ValidationErrors,
+) {
+    const COMMON: &[&str] = &[
         "title",
         "name",
         "version",
         "summary",
         "protocols",
         "ciphers",
-        "insecure_server_connections",
-        "server_name_indication",
         "keystore",
         "keystore_url",
         "truststore",
         "truststore_url",
-        "visibility",
     ];
-    for key in obj.keys() {
-        if !FIELDS.contains(&key.as_str()) && !READ_ONLY_FIELDS.contains(&key.as_str()) {
-            errs.push(key.as_str(), "unknown field");
+    for key in obj.keys().map(String::as_str) {
+        if !COMMON.contains(&key) && !own.contains(&key) && !READ_ONLY_FIELDS.contains(&key) {
+            errs.push(key, "unknown field");
         }
     }
     if let Some(t) = obj.get("type").and_then(Value::as_str)
-        && t != "tls_client_profile"
+        && t != kind
     {
-        errs.push("type", format!("'{t}' is not a tls_client_profile"));
+        errs.push("type", format!("'{t}' is not a {kind}"));
     }
 }
 
@@ -299,7 +308,7 @@ pub(crate) fn parse_name(
     }
 }
 
-fn parse_version(v: Option<&Value>, errs: &mut ValidationErrors) -> Option<Version> {
+pub(crate) fn parse_version(v: Option<&Value>, errs: &mut ValidationErrors) -> Option<Version> {
     match v.filter(|v| !v.is_null()) {
         None => Some(Version::default()),
         Some(Value::String(s)) => Version::parse(s).map_err(|m| errs.push("version", m)).ok(),
@@ -334,7 +343,10 @@ pub(crate) fn parse_summary(v: Option<&Value>, errs: &mut ValidationErrors) -> O
     }
 }
 
-fn parse_protocols(v: Option<&Value>, errs: &mut ValidationErrors) -> Option<Vec<ProtocolVersion>> {
+pub(crate) fn parse_protocols(
+    v: Option<&Value>,
+    errs: &mut ValidationErrors,
+) -> Option<Vec<ProtocolVersion>> {
     let Some(v) = v.filter(|v| !v.is_null()) else {
         return Some(vec![ProtocolVersion::Tls12]);
     };
@@ -366,7 +378,7 @@ fn parse_protocols(v: Option<&Value>, errs: &mut ValidationErrors) -> Option<Vec
     ok.then_some(out)
 }
 
-fn parse_ciphers(
+pub(crate) fn parse_ciphers(
     v: Option<&Value>,
     errs: &mut ValidationErrors,
 ) -> Option<Vec<&'static CipherSuite>> {
@@ -402,7 +414,7 @@ fn parse_ciphers(
     ok.then_some(out)
 }
 
-fn parse_bool(
+pub(crate) fn parse_bool(
     obj: &Map<String, Value>,
     field: &str,
     default: bool,
@@ -418,7 +430,7 @@ fn parse_bool(
     }
 }
 
-fn parse_store_ref(
+pub(crate) fn parse_store_ref(
     obj: &Map<String, Value>,
     field: &str,
     errs: &mut ValidationErrors,
