@@ -6,13 +6,13 @@ mod records;
 pub mod sqlite;
 
 pub use records::{
-    Labels, NewEntry, NewKeystore, NewUser, Org, Page, ProfileRefs, StoreLink, StoredEntry,
-    StoredKeystore, StoredProfile, StoredTruststore, User,
+    Labels, NewEntry, NewKeystore, NewUser, Org, Page, ProfileRefs, StoreLink, Stored, StoredEntry,
+    StoredKeystore, StoredProfile, StoredServerProfile, StoredTruststore, User,
 };
 pub use sqlite::SqliteStore;
 
 use chrono::{DateTime, Utc};
-use tlsdeck_model::ClientProfile;
+use tlsdeck_model::{ClientProfile, ServerProfile};
 use uuid::Uuid;
 
 /// Why a store operation failed.
@@ -114,6 +114,43 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn delete_client_profile(&self, org_id: Uuid, id: Uuid, expected: Option<i64>) -> Result<()>;
     /// Deletes every client profile of the org; returns how many.
     fn clear_client_profiles(&self, org_id: Uuid) -> Result<u64>;
+
+    /// A page of an org's server profiles, optionally of one name.
+    fn list_server_profiles(
+        &self,
+        org_id: Uuid,
+        name: Option<&str>,
+        page: Page,
+    ) -> Result<(u64, Vec<StoredServerProfile>)>;
+    /// One server profile by name and version.
+    fn server_profile(
+        &self,
+        org_id: Uuid,
+        name: &str,
+        version: &str,
+    ) -> Result<StoredServerProfile>;
+    /// One server profile by id.
+    fn server_profile_by_id(&self, org_id: Uuid, id: Uuid) -> Result<StoredServerProfile>;
+    /// Stores a new server profile at revision 1; a taken name and version is a conflict.
+    fn create_server_profile(
+        &self,
+        org_id: Uuid,
+        profile: &ServerProfile,
+        refs: ProfileRefs,
+    ) -> Result<StoredServerProfile>;
+    /// Replaces a server profile when its revision is still `expected`.
+    fn update_server_profile(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        expected: Option<i64>,
+        profile: &ServerProfile,
+        refs: ProfileRefs,
+    ) -> Result<StoredServerProfile>;
+    /// Deletes a server profile when its revision is still `expected`.
+    fn delete_server_profile(&self, org_id: Uuid, id: Uuid, expected: Option<i64>) -> Result<()>;
+    /// Deletes every server profile of the org; returns how many.
+    fn clear_server_profiles(&self, org_id: Uuid) -> Result<u64>;
 
     /// A page of an org's keystores, ordered by name.
     fn list_keystores(&self, org_id: Uuid, page: Page) -> Result<(u64, Vec<StoredKeystore>)>;

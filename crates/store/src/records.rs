@@ -1,7 +1,7 @@
 //! The records the store hands out.
 
 use chrono::{DateTime, Utc};
-use tlsdeck_model::ClientProfile;
+use tlsdeck_model::{ClientProfile, ServerProfile};
 use uuid::Uuid;
 
 /// An organisation.
@@ -49,9 +49,9 @@ pub struct NewUser {
     pub password_hash: String,
 }
 
-/// A client profile as stored, with its bookkeeping.
+/// A profile as stored, with its bookkeeping.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StoredProfile {
+pub struct Stored<P> {
     /// Stable id.
     pub id: Uuid,
     /// The owning org's id.
@@ -63,12 +63,18 @@ pub struct StoredProfile {
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
     /// The validated profile; its keystore and truststore name the linked stores.
-    pub profile: ClientProfile,
+    pub profile: P,
     /// The keystore it uses.
     pub keystore: Option<StoreLink>,
     /// The truststore it uses.
     pub truststore: Option<StoreLink>,
 }
+
+/// A client profile as stored.
+pub type StoredProfile = Stored<ClientProfile>;
+
+/// A server profile as stored.
+pub type StoredServerProfile = Stored<ServerProfile>;
 
 /// A window onto a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

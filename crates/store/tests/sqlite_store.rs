@@ -285,3 +285,27 @@ fn records_a_one_off_fact_once() {
     assert!(store.set_meta_once("defaults", "created").unwrap());
     assert!(!store.set_meta_once("defaults", "created").unwrap());
 }
+
+#[test]
+fn keeps_server_profiles_apart_and_counts_them_as_store_users() {
+    let (_dir, store) = fresh();
+    let org = store.create_org("admin", "Admin", "admin").unwrap();
+    let ks = store.create_keystore(org.id, &keystore("listener")).unwrap();
+    let p = tlsdeck_model::ServerProfile::from_json(&json!({
+        "title": "Listener", "keystore": "listener", "ciphers": ["ECDHE_RSA_WITH_AES_128_GCM_SHA256"],
+    }))
+    .unwrap();
+    let refs = ProfileRefs { keystore: Some(ks.id), truststore: None };
+    let stored = store.create_server_profile(org.id, &p, refs).unwrap();
+    assert_eq!(stored.profile, p);
+    assert_eq!(store.server_profile(org.id, "listener", "1.0.0").unwrap().id, stored.id);
+    assert_eq!(store.list_client_profiles(org.id, None, Page::default()).unwrap().0, 0);
+
+    let err = store.delete_keystore(org.id, ks.id, None).unwrap_err();
+    assert!(
+        matches!(err, StoreError::InUse { ref users } if users == &["tls-server-profile listener:1.0.0"]),
+        "{err}"
+    );
+    store.delete_server_profile(org.id, stored.id, Some(1)).unwrap();
+    store.delete_keystore(org.id, ks.id, None).unwrap();
+}

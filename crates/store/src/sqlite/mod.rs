@@ -1,6 +1,7 @@
 //! The embedded backend: one SQLite file, opened in WAL mode behind a mutex.
 
 mod migrate;
+mod profiles;
 mod stores;
 
 use std::path::Path;
@@ -8,12 +9,12 @@ use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
-use tlsdeck_model::{ClientProfile, StoreRef};
+use tlsdeck_model::{ClientProfile, ServerProfile};
 use uuid::Uuid;
 
 use crate::{
     Labels, NewEntry, NewKeystore, NewUser, Org, Page, ProfileRefs, Result, Store, StoreError,
-    StoreLink, StoredEntry, StoredKeystore, StoredProfile, StoredTruststore, User,
+    StoredEntry, StoredKeystore, StoredProfile, StoredServerProfile, StoredTruststore, User,
 };
 
 /// The SQLite store.
@@ -108,84 +109,6 @@ fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
 }
 
 const USER_COLUMNS: &str = "id, username, realm, email, password_hash, disabled";
-const PROFILE_SELECT: &str =
-    "SELECT p.id, p.org_id, p.revision, p.created_at, p.updated_at, p.body,
-        k.id, k.name, t.id, t.name
-     FROM tls_client_profiles p
-     LEFT JOIN keystores k ON k.id = p.keystore_id
-     LEFT JOIN truststores t ON t.id = p.truststore_id";
-
-/// A profile row before its body is checked against the model.
-struct ProfileRow {
-    id: Uuid,
-    org_id: Uuid,
-    revision: i64,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    body: String,
-    keystore: Option<StoreLink>,
-    truststore: Option<StoreLink>,
-}
-
-fn link(r: &Row<'_>, at: usize) -> rusqlite::Result<Option<StoreLink>> {
-    let id: Option<String> = r.get(at)?;
-    match id {
-        Some(id) => Ok(Some(StoreLink { id: parse_id(&id)?, name: r.get(at + 1)? })),
-        None => Ok(None),
-    }
-}
-
-fn profile_row(r: &Row<'_>) -> rusqlite::Result<ProfileRow> {
-    Ok(ProfileRow {
-        id: parse_id(&r.get::<_, String>(0)?)?,
-        org_id: parse_id(&r.get::<_, String>(1)?)?,
-        revision: r.get(2)?,
-        created_at: parse_ts(&r.get::<_, String>(3)?)?,
-        updated_at: parse_ts(&r.get::<_, String>(4)?)?,
-        body: r.get(5)?,
-        keystore: link(r, 6)?,
-        truststore: link(r, 8)?,
-    })
-}
-
-impl ProfileRow {
-    fn into_stored(self) -> Result<StoredProfile> {
-        let corrupt = |reason: String| StoreError::Corrupt { id: self.id.to_string(), reason };
-        let json: serde_json::Value =
-            serde_json::from_str(&self.body).map_err(|e| corrupt(e.to_string()))?;
-        let mut profile = ClientProfile::from_json(&json).map_err(|e| corrupt(e.to_string()))?;
-        profile.keystore = self.keystore.as_ref().map(|l| StoreRef::Name(l.name.clone()));
-        profile.truststore = self.truststore.as_ref().map(|l| StoreRef::Name(l.name.clone()));
-        Ok(StoredProfile {
-            id: self.id,
-            org_id: self.org_id,
-            revision: self.revision,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-            profile,
-            keystore: self.keystore,
-            truststore: self.truststore,
-        })
-    }
-}
-
-/// The profile as stored: its store references live in their own columns, by id, so a
-/// renamed store stays linked.
-fn body(profile: &ClientProfile) -> String {
-    let mut p = profile.clone();
-    p.keystore = None;
-    p.truststore = None;
-    p.to_input().to_string()
-}
-
-fn opt_id(id: Option<Uuid>) -> Option<String> {
-    id.map(|i| i.to_string())
-}
-
-fn duplicate(profile: &ClientProfile) -> String {
-    format!("a profile named {}:{} already exists", profile.name, profile.version)
-}
-
 impl Store for SqliteStore {
     fn create_org(&self, name: &str, title: &str, org_type: &str) -> Result<Org> {
         let org = Org {
@@ -302,47 +225,15 @@ impl Store for SqliteStore {
         name: Option<&str>,
         page: Page,
     ) -> Result<(u64, Vec<StoredProfile>)> {
-        let conn = self.conn();
-        let org = org_id.to_string();
-        let filter = "p.org_id = ?1 AND (?2 IS NULL OR p.name = ?2)";
-        let total: i64 = conn
-            .query_row(
-                &format!("SELECT COUNT(*) FROM tls_client_profiles p WHERE {filter}"),
-                params![org, name],
-                |r| r.get(0),
-            )
-            .map_err(backend)?;
-        let sql = format!(
-            "{PROFILE_SELECT} WHERE {filter} ORDER BY p.name, p.version LIMIT ?3 OFFSET ?4"
-        );
-        let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
-        let offset = i64::try_from(page.offset).unwrap_or(i64::MAX);
-        let rows: Vec<ProfileRow> = stmt
-            .query_map(params![org, name, page.limit, offset], profile_row)
-            .map_err(backend)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(backend)?;
-        let items = rows.into_iter().map(ProfileRow::into_stored).collect::<Result<_>>()?;
-        Ok((total.unsigned_abs(), items))
+        profiles::list(&self.conn(), org_id, name, page)
     }
 
     fn client_profile(&self, org_id: Uuid, name: &str, version: &str) -> Result<StoredProfile> {
-        let sql =
-            format!("{PROFILE_SELECT} WHERE p.org_id = ?1 AND p.name = ?2 AND p.version = ?3");
-        let row = self
-            .conn()
-            .query_row(&sql, params![org_id.to_string(), name, version], profile_row)
-            .optional();
-        found(row)?.into_stored()
+        profiles::by_name(&self.conn(), org_id, name, version)
     }
 
     fn client_profile_by_id(&self, org_id: Uuid, id: Uuid) -> Result<StoredProfile> {
-        let sql = format!("{PROFILE_SELECT} WHERE p.org_id = ?1 AND p.id = ?2");
-        let row = self
-            .conn()
-            .query_row(&sql, params![org_id.to_string(), id.to_string()], profile_row)
-            .optional();
-        found(row)?.into_stored()
+        profiles::by_id(&self.conn(), org_id, id)
     }
 
     fn create_client_profile(
@@ -351,26 +242,7 @@ impl Store for SqliteStore {
         p: &ClientProfile,
         refs: ProfileRefs,
     ) -> Result<StoredProfile> {
-        let id = Uuid::new_v4();
-        let at = ts(now());
-        self.conn()
-            .execute(
-                "INSERT INTO tls_client_profiles (id, org_id, name, version, revision, body,
-                     created_at, updated_at, keystore_id, truststore_id)
-                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?6, ?7, ?8)",
-                params![
-                    id.to_string(),
-                    org_id.to_string(),
-                    p.name.as_str(),
-                    p.version.as_str(),
-                    body(p),
-                    at,
-                    opt_id(refs.keystore),
-                    opt_id(refs.truststore),
-                ],
-            )
-            .map_err(|e| write_error(e, &duplicate(p)))?;
-        self.client_profile_by_id(org_id, id)
+        profiles::create(&self.conn(), org_id, p, refs)
     }
 
     fn update_client_profile(
@@ -381,60 +253,65 @@ impl Store for SqliteStore {
         p: &ClientProfile,
         refs: ProfileRefs,
     ) -> Result<StoredProfile> {
-        {
-            let mut conn = self.conn();
-            let tx = conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(backend)?;
-            let current = current_revision(&tx, org_id, id)?;
-            if expected.is_some_and(|e| e != current) {
-                return Err(StoreError::Stale { current });
-            }
-            tx.execute(
-                "UPDATE tls_client_profiles
-                 SET name = ?3, version = ?4, body = ?5, revision = revision + 1, updated_at = ?6,
-                     keystore_id = ?7, truststore_id = ?8
-                 WHERE org_id = ?1 AND id = ?2",
-                params![
-                    org_id.to_string(),
-                    id.to_string(),
-                    p.name.as_str(),
-                    p.version.as_str(),
-                    body(p),
-                    ts(now()),
-                    opt_id(refs.keystore),
-                    opt_id(refs.truststore),
-                ],
-            )
-            .map_err(|e| write_error(e, &duplicate(p)))?;
-            tx.commit().map_err(backend)?;
-        }
-        self.client_profile_by_id(org_id, id)
+        profiles::update(&mut self.conn(), org_id, id, expected, p, refs)
     }
 
     fn delete_client_profile(&self, org_id: Uuid, id: Uuid, expected: Option<i64>) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        let current = current_revision(&tx, org_id, id)?;
-        if expected.is_some_and(|e| e != current) {
-            return Err(StoreError::Stale { current });
-        }
-        tx.execute(
-            "DELETE FROM tls_client_profiles WHERE org_id = ?1 AND id = ?2",
-            params![org_id.to_string(), id.to_string()],
-        )
-        .map_err(backend)?;
-        tx.commit().map_err(backend)
+        profiles::delete::<ClientProfile>(&mut self.conn(), org_id, id, expected)
     }
 
     fn clear_client_profiles(&self, org_id: Uuid) -> Result<u64> {
-        let n = self
-            .conn()
-            .execute("DELETE FROM tls_client_profiles WHERE org_id = ?1", [org_id.to_string()])
-            .map_err(backend)?;
-        Ok(n as u64)
+        profiles::clear::<ClientProfile>(&self.conn(), org_id)
+    }
+
+    fn list_server_profiles(
+        &self,
+        org_id: Uuid,
+        name: Option<&str>,
+        page: Page,
+    ) -> Result<(u64, Vec<StoredServerProfile>)> {
+        profiles::list(&self.conn(), org_id, name, page)
+    }
+
+    fn server_profile(
+        &self,
+        org_id: Uuid,
+        name: &str,
+        version: &str,
+    ) -> Result<StoredServerProfile> {
+        profiles::by_name(&self.conn(), org_id, name, version)
+    }
+
+    fn server_profile_by_id(&self, org_id: Uuid, id: Uuid) -> Result<StoredServerProfile> {
+        profiles::by_id(&self.conn(), org_id, id)
+    }
+
+    fn create_server_profile(
+        &self,
+        org_id: Uuid,
+        p: &ServerProfile,
+        refs: ProfileRefs,
+    ) -> Result<StoredServerProfile> {
+        profiles::create(&self.conn(), org_id, p, refs)
+    }
+
+    fn update_server_profile(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        expected: Option<i64>,
+        p: &ServerProfile,
+        refs: ProfileRefs,
+    ) -> Result<StoredServerProfile> {
+        profiles::update(&mut self.conn(), org_id, id, expected, p, refs)
+    }
+
+    fn delete_server_profile(&self, org_id: Uuid, id: Uuid, expected: Option<i64>) -> Result<()> {
+        profiles::delete::<ServerProfile>(&mut self.conn(), org_id, id, expected)
+    }
+
+    fn clear_server_profiles(&self, org_id: Uuid) -> Result<u64> {
+        profiles::clear::<ServerProfile>(&self.conn(), org_id)
     }
 
     fn list_keystores(&self, org_id: Uuid, page: Page) -> Result<(u64, Vec<StoredKeystore>)> {
@@ -529,15 +406,4 @@ impl Store for SqliteStore {
             .optional()
             .map_err(backend)
     }
-}
-
-fn current_revision(conn: &Connection, org_id: Uuid, id: Uuid) -> Result<i64> {
-    found(
-        conn.query_row(
-            "SELECT revision FROM tls_client_profiles WHERE org_id = ?1 AND id = ?2",
-            params![org_id.to_string(), id.to_string()],
-            |r| r.get(0),
-        )
-        .optional(),
-    )
 }

@@ -96,16 +96,25 @@ fn offset(page: Page) -> i64 {
     i64::try_from(page.offset).unwrap_or(i64::MAX)
 }
 
-/// The profiles (as `NAME:VERSION`) that use a store.
+/// The profile tables that can point at a store, with how their rows are named to people.
+const PROFILE_TABLES: [(&str, &str); 2] =
+    [("tls_client_profiles", "tls-client-profile"), ("tls_server_profiles", "tls-server-profile")];
+
+/// The profiles (as `tls-client-profile NAME:VERSION`) that use a store.
 pub(super) fn users(conn: &Connection, kind: Kind, id: Uuid) -> Result<Vec<String>> {
-    let sql = format!(
-        "SELECT name || ':' || version FROM tls_client_profiles WHERE {} = ?1 ORDER BY 1",
-        kind.column()
-    );
-    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
-    let rows = stmt.query_map([id.to_string()], |r| r.get(0)).map_err(backend)?;
-    let names: Vec<String> = rows.collect::<rusqlite::Result<_>>().map_err(backend)?;
-    Ok(names.into_iter().map(|n| format!("tls-client-profile {n}")).collect())
+    let mut out = Vec::new();
+    for (table, label) in PROFILE_TABLES {
+        let sql = format!(
+            "SELECT name || ':' || version FROM {table} WHERE {} = ?1 ORDER BY 1",
+            kind.column()
+        );
+        let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+        let rows = stmt.query_map([id.to_string()], |r| r.get::<_, String>(0)).map_err(backend)?;
+        for name in rows {
+            out.push(format!("{label} {}", name.map_err(backend)?));
+        }
+    }
+    Ok(out)
 }
 
 fn check_revision(
@@ -145,21 +154,21 @@ fn delete(
 
 fn clear(conn: &mut Connection, kind: Kind, org: Uuid) -> Result<u64> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
-    let sql = format!(
-        "SELECT p.name || ':' || p.version FROM tls_client_profiles p
-         JOIN {} s ON s.id = p.{} WHERE s.org_id = ?1 ORDER BY 1",
-        kind.table(),
-        kind.column()
-    );
-    let mut stmt = tx.prepare(&sql).map_err(backend)?;
-    let users: Vec<String> = stmt
-        .query_map([org.to_string()], |r| r.get::<_, String>(0))
-        .map_err(backend)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(backend)?;
-    drop(stmt);
+    let mut users = Vec::new();
+    for (table, label) in PROFILE_TABLES {
+        let sql = format!(
+            "SELECT p.name || ':' || p.version FROM {table} p
+             JOIN {} s ON s.id = p.{} WHERE s.org_id = ?1 ORDER BY 1",
+            kind.table(),
+            kind.column()
+        );
+        let mut stmt = tx.prepare(&sql).map_err(backend)?;
+        let rows = stmt.query_map([org.to_string()], |r| r.get::<_, String>(0)).map_err(backend)?;
+        for name in rows {
+            users.push(format!("{label} {}", name.map_err(backend)?));
+        }
+    }
     if !users.is_empty() {
-        let users = users.into_iter().map(|n| format!("tls-client-profile {n}")).collect();
         return Err(StoreError::InUse { users });
     }
     let n = tx
@@ -264,11 +273,13 @@ pub(super) fn update_keystore(
 
 /// A changed store changes what its profiles compile to, so their revisions move on too.
 fn bump_users(conn: &Connection, kind: Kind, id: Uuid) -> Result<()> {
-    let sql = format!(
-        "UPDATE tls_client_profiles SET revision = revision + 1, updated_at = ?2 WHERE {} = ?1",
-        kind.column()
-    );
-    conn.execute(&sql, params![id.to_string(), ts(now())]).map_err(backend)?;
+    for (table, _) in PROFILE_TABLES {
+        let sql = format!(
+            "UPDATE {table} SET revision = revision + 1, updated_at = ?2 WHERE {} = ?1",
+            kind.column()
+        );
+        conn.execute(&sql, params![id.to_string(), ts(now())]).map_err(backend)?;
+    }
     Ok(())
 }
 
