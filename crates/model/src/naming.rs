@@ -32,6 +32,9 @@ impl Name {
         if s.starts_with('-') || s.ends_with('-') {
             return Err(format!("'{s}' must start and end with a letter or digit"));
         }
+        if looks_like_id(s) {
+            return Err(format!("'{s}' has the form of an id, which would make URLs ambiguous"));
+        }
         Ok(Self(s.to_owned()))
     }
 
@@ -63,6 +66,14 @@ impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// True for the 8-4-4-4-12 hex form of a UUID, which names may not take: items are reachable
+/// by name and by id at the same URL.
+fn looks_like_id(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    let lengths: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    lengths == [8, 4, 4, 4, 12] && groups.iter().all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// A version: 1–32 characters of `[0-9A-Za-z.+-]`, starting with a letter or digit.
@@ -135,7 +146,7 @@ mod tests {
     fn checks_names() {
         assert!(Name::parse("a").is_ok());
         assert!(Name::parse("a-1").is_ok());
-        for bad in ["", "-a", "a-", "A", "a_b", &"a".repeat(64)] {
+        for bad in ["", "-a", "a-", "A", "a_b", &"a".repeat(64), "0f5b3e2c-9d1a-4a8b-8c7d-6e5f4a3b2c1d"] {
             assert!(Name::parse(bad).is_err(), "{bad}");
         }
     }

@@ -50,7 +50,7 @@ pub enum PkiError {
     #[error("a truststore holds certificates only: remove the private key")]
     PrivateKeyInTruststore,
     /// The key or PKCS#12 file is encrypted and no password was given.
-    #[error("the private key is encrypted: give its password")]
+    #[error("the key or file is encrypted: give its password")]
     PasswordMissing,
     /// The password given does not decrypt the key or PKCS#12 file.
     #[error("the password is wrong: it does not decrypt the private key or PKCS#12 file")]

@@ -255,7 +255,7 @@ fn opens_encrypted_pkcs8_with_its_password_and_tells_wrong_from_missing() {
     assert_eq!(ks.key().pkcs8_der(), leaf.key_pkcs8_der());
     let missing = parse_keystore(input.as_bytes(), None).unwrap_err();
     assert!(matches!(missing, PkiError::PasswordMissing));
-    assert_eq!(missing.to_string(), "the private key is encrypted: give its password");
+    assert_eq!(missing.to_string(), "the key or file is encrypted: give its password");
     let wrong = parse_keystore(input.as_bytes(), Some("nope")).unwrap_err();
     assert!(matches!(wrong, PkiError::PasswordWrong));
     let nul = parse_keystore(input.as_bytes(), Some("a\0b")).unwrap_err();

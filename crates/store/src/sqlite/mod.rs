@@ -27,6 +27,10 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub fn open(path: &Path) -> Result<Self> {
         let conn = Connection::open(path).map_err(backend)?;
+        // It holds password and token hashes: readable by its owner only. SQLite gives its
+        // -wal and -shm files the same mode.
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
         Self::prepare(conn)
     }
 

@@ -181,7 +181,7 @@ fn clear(conn: &mut Connection, kind: Kind, org: Uuid) -> Result<u64> {
 /// Finds a store's id by name, or by id when `key` is one.
 fn find_id(conn: &Connection, kind: Kind, org: Uuid, key: &str) -> Result<String> {
     let sql = format!(
-        "SELECT id FROM {} WHERE org_id = ?1 AND (name = ?2 OR id = ?2) ORDER BY name = ?2 DESC",
+        "SELECT id FROM {} WHERE org_id = ?1 AND (name = ?2 OR id = ?2) ORDER BY id = ?2 DESC",
         kind.table()
     );
     found(conn.query_row(&sql, params![org.to_string(), key], |r| r.get(0)).optional())
