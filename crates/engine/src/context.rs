@@ -4,12 +4,12 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use openssl::ssl::{
-    HandshakeError, MidHandshakeSslStream, Ssl, SslCipherRef, SslContext, SslContextBuilder,
-    SslMethod, SslOptions, SslRef, SslStream, SslVerifyMode, SslVersion,
+    HandshakeError, MidHandshakeSslStream, Ssl, SslContext, SslContextBuilder, SslMethod, SslRef,
+    SslStream, SslVerifyMode,
 };
 use openssl::x509::X509VerifyResult;
 use openssl::x509::verify::X509CheckFlags;
-use tlsdeck_model::{ClientProfile, ProtocolVersion, cipher};
+use tlsdeck_model::{ClientProfile, ProtocolVersion};
 use tracing::{debug, warn};
 
 use crate::certs;
@@ -17,8 +17,9 @@ use crate::connect::{DeadlineStream, connect};
 use crate::diagnosis::{self, Attempt, Evidence, diagnose};
 use crate::effective::Plan;
 use crate::error::EngineError;
-use crate::identity::{Identity, Presented};
+use crate::identity::{Identity, Presented, Role};
 use crate::report::{FailureCategory, ProbeReport};
+use crate::settings::{self, canonical_name, protocol};
 use crate::target::Target;
 use crate::trust::Trust;
 use crate::verify::VerifyCapture;
@@ -29,8 +30,6 @@ const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 const CLOSE_WAIT: Duration = Duration::from_millis(500);
 /// How many reads of data sent before the server's close_notify a probe discards.
 const MAX_CLOSE_READS: usize = 64;
-/// OpenSSL's library number for its SSL routines (`ERR_LIB_SSL`).
-const LIB_SSL: i32 = 20;
 
 /// How a probe runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,17 +85,13 @@ impl ClientContext {
         trust: &Trust,
         identity: Option<&Identity>,
     ) -> Result<Self, EngineError> {
-        let plan = Plan::new(profile);
-        plan.check()?;
-
+        let plan = Plan::client(profile);
         let mut b = SslContextBuilder::new(SslMethod::tls_client())
             .map_err(|e| EngineError::refused("client context", &e))?;
-        set_versions(&mut b, &plan)?;
-        set_suites(&mut b, &plan)?;
-        b.set_security_level(plan.security_level());
+        settings::apply(&mut b, &plan)?;
         trust.apply(&mut b)?;
         b.set_verify(SslVerifyMode::PEER);
-        let identity = identity.map(|id| id.apply(&mut b)).transpose()?;
+        let identity = identity.map(|id| id.apply(&mut b, Role::Client)).transpose()?;
 
         Ok(Self {
             ctx: b.build(),
@@ -257,32 +252,6 @@ impl ClientContext {
     }
 }
 
-/// Sets exactly the chosen versions: the ends, and the "no" options for gaps between them.
-fn set_versions(b: &mut SslContextBuilder, plan: &Plan<'_>) -> Result<(), EngineError> {
-    let (Some(min), Some(max)) = (plan.min(), plan.max()) else {
-        return Err(EngineError::NoProtocol);
-    };
-    b.set_min_proto_version(Some(ssl_version(min)))
-        .map_err(|e| EngineError::refused("minimum protocol version", &e))?;
-    b.set_max_proto_version(Some(ssl_version(max)))
-        .map_err(|e| EngineError::refused("maximum protocol version", &e))?;
-    let all = ProtocolVersion::ALL.into_iter().fold(SslOptions::empty(), |o, v| o | no_option(v));
-    b.clear_options(all);
-    for gap in plan.gaps() {
-        b.set_options(no_option(gap));
-    }
-    Ok(())
-}
-
-/// Sets exactly the profile's suites: older ones as the cipher list, TLS 1.3 ones apart.
-fn set_suites(b: &mut SslContextBuilder, plan: &Plan<'_>) -> Result<(), EngineError> {
-    if let Some(list) = plan.cipher_list() {
-        b.set_cipher_list(&list).map_err(|e| EngineError::refused("cipher list", &e))?;
-    }
-    let suites = plan.ciphersuites().unwrap_or_default();
-    b.set_ciphersuites(&suites).map_err(|e| EngineError::refused("TLS 1.3 ciphersuites", &e))
-}
-
 /// Sends our close_notify and reads briefly until the server's; returns the evidence when the
 /// server sends an alert instead (a TLS 1.3 server refuses a client certificate only after
 /// the client considers the handshake done).
@@ -301,13 +270,7 @@ fn close(stream: &mut SslStream<DeadlineStream>, deadline: Instant) -> Option<Ev
 
 /// The reason codes and socket error of a failed handshake.
 fn evidence(err: &openssl::ssl::Error, ssl: &SslRef) -> Evidence {
-    let reasons = err
-        .ssl_error()
-        .map(|stack| {
-            let ssl_lib = stack.errors().iter().filter(|e| e.library_code() == LIB_SSL);
-            ssl_lib.map(|e| (e.reason_code(), e.reason().unwrap_or("unknown").to_owned())).collect()
-        })
-        .unwrap_or_default();
+    let reasons = diagnosis::ssl_reasons(err);
     let io = err.io_error().map(|e| (e.kind(), e.to_string())).or_else(|| {
         let eof = err.ssl_error().is_none() && err.code() == openssl::ssl::ErrorCode::SYSCALL;
         eof.then(|| (std::io::ErrorKind::UnexpectedEof, "connection closed".to_owned()))
@@ -326,36 +289,6 @@ fn peer_chain(ssl: &SslRef) -> Vec<crate::report::PeerCertificate> {
     ssl.peer_cert_chain()
         .map(|chain| chain.iter().map(certs::describe).collect())
         .unwrap_or_default()
-}
-
-fn canonical_name(c: &SslCipherRef) -> String {
-    let code_point = u16::from_be_bytes(c.protocol_id());
-    match cipher::by_code_point(code_point) {
-        Some(suite) => suite.name.to_owned(),
-        None => c.standard_name().unwrap_or(c.name()).to_owned(),
-    }
-}
-
-fn protocol(v: SslVersion) -> Option<ProtocolVersion> {
-    ProtocolVersion::ALL.into_iter().find(|p| ssl_version(*p) == v)
-}
-
-fn ssl_version(v: ProtocolVersion) -> SslVersion {
-    match v {
-        ProtocolVersion::Tls10 => SslVersion::TLS1,
-        ProtocolVersion::Tls11 => SslVersion::TLS1_1,
-        ProtocolVersion::Tls12 => SslVersion::TLS1_2,
-        ProtocolVersion::Tls13 => SslVersion::TLS1_3,
-    }
-}
-
-fn no_option(v: ProtocolVersion) -> SslOptions {
-    match v {
-        ProtocolVersion::Tls10 => SslOptions::NO_TLSV1,
-        ProtocolVersion::Tls11 => SslOptions::NO_TLSV1_1,
-        ProtocolVersion::Tls12 => SslOptions::NO_TLSV1_2,
-        ProtocolVersion::Tls13 => SslOptions::NO_TLSV1_3,
-    }
 }
 
 /// Compiles `profile` and probes `target` once, without a client certificate; a profile that

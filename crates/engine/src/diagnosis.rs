@@ -50,6 +50,18 @@ mod alert {
     pub const CERTIFICATE_REQUIRED: i32 = 116;
 }
 
+/// OpenSSL's library number for its SSL routines (`ERR_LIB_SSL`).
+const LIB_SSL: i32 = 20;
+
+/// `(reason code, reason text)` of each SSL-library error of `err`, in the order raised.
+pub(crate) fn ssl_reasons(err: &openssl::ssl::Error) -> Vec<(i32, String)> {
+    let Some(stack) = err.ssl_error() else {
+        return Vec::new();
+    };
+    let ssl_lib = stack.errors().iter().filter(|e| e.library_code() == LIB_SSL);
+    ssl_lib.map(|e| (e.reason_code(), e.reason().unwrap_or("unknown").to_owned())).collect()
+}
+
 /// What OpenSSL and the socket said about a failed handshake.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Evidence {

@@ -1,7 +1,9 @@
-//! The exact OpenSSL settings a profile compiles to, and what a handshake would offer.
+//! The exact OpenSSL settings a client or server profile compiles to, and what a handshake
+//! would offer.
 
 use serde::Serialize;
-use tlsdeck_model::{CipherSuite, ClientProfile, ProtocolVersion, Warning};
+use tlsdeck_model::cipher::KeyExchange;
+use tlsdeck_model::{CipherSuite, ClientProfile, ProtocolVersion, ServerProfile, Warning};
 
 use crate::error::EngineError;
 use crate::suites::is_available;
@@ -24,11 +26,13 @@ pub struct Effective {
     pub min_version: Option<String>,
     /// The highest version, as OpenSSL names it.
     pub max_version: Option<String>,
-    /// OpenSSL options set for versions left out between the two, e.g. `NO_TLSv1_1`.
+    /// OpenSSL options set for versions left out between the two, e.g. `NO_TLSv1_1`; for a
+    /// server, then its cipher preference and renegotiation options.
     pub options: Vec<String>,
     /// OpenSSL's security level for this profile.
     pub security_level: u32,
-    /// The suites a handshake offers, by canonical name, in the order sent.
+    /// The suites a handshake offers, by canonical name, in the order sent; for a server, the
+    /// suites it accepts, in the order it prefers them.
     pub offered: Vec<String>,
     /// Suites of the profile that the linked OpenSSL does not support.
     pub unavailable: Vec<String>,
@@ -38,59 +42,105 @@ pub struct Effective {
 
 /// The settings of `profile`, as [`crate::ClientContext::build`] applies them.
 pub fn effective(profile: &ClientProfile) -> Effective {
-    let plan = Plan::new(profile);
-    let names = |suites: &[&CipherSuite]| suites.iter().map(|s| s.name.to_owned()).collect();
-    Effective {
-        cipher_list: plan.cipher_list(),
-        ciphersuites: plan.ciphersuites(),
-        min_version: plan.min().map(|v| openssl_version_name(v).to_owned()),
-        max_version: plan.max().map(|v| openssl_version_name(v).to_owned()),
-        options: plan.gaps().iter().map(|v| no_option_name(*v).to_owned()).collect(),
-        security_level: plan.security_level(),
-        offered: names(&plan.offered()),
-        unavailable: names(&plan.unavailable()),
-        notes: plan.notes(),
-    }
+    Plan::client(profile).effective()
+}
+
+/// The settings of `profile`, as [`crate::ServerContext::build`] applies them; `offered` lists
+/// the suites the listener accepts, in the order it prefers them.
+pub fn server_effective(profile: &ServerProfile) -> Effective {
+    let plan = Plan::server(profile);
+    let mut e = plan.effective();
+    e.options.extend(server_options(profile).iter().map(|o| (*o).to_owned()));
+    e.notes.extend(plan.dh_note());
+    e
 }
 
 /// Engine-level warnings: what the linked OpenSSL cannot do as the profile asks.
 pub fn warnings(profile: &ClientProfile) -> Vec<Warning> {
-    let plan = Plan::new(profile);
-    let mut out = Vec::new();
-    let unavailable = plan.unavailable();
-    if !unavailable.is_empty() {
-        out.push(Warning::new(
-            "cipher_unavailable",
-            "ciphers",
-            format!(
-                "not supported by the linked OpenSSL and left out of the handshake: {}",
-                join(&unavailable)
-            ),
-        ));
-    }
-    if let Err(e) = plan.check() {
-        out.push(Warning::new("no_usable_cipher", "ciphers", e.to_string()));
-    }
-    if let Some(note) = plan.gap_note() {
-        out.push(Warning::new("protocol_unreachable", "protocols", note));
-    }
-    out
+    Plan::client(profile).warnings()
+}
+
+/// Engine-level warnings for a server profile: suites the linked OpenSSL cannot serve.
+pub fn server_warnings(profile: &ServerProfile) -> Vec<Warning> {
+    Plan::server(profile).warnings()
+}
+
+/// The OpenSSL options a server context sets beyond the versions, without the `SSL_OP_`
+/// prefix.
+pub(crate) fn server_options(profile: &ServerProfile) -> [&'static str; 2] {
+    let renegotiation =
+        if profile.limit_renegotiation { "NO_RENEGOTIATION" } else { "ALLOW_CLIENT_RENEGOTIATION" };
+    ["CIPHER_SERVER_PREFERENCE", renegotiation]
+}
+
+/// Which end of a connection a plan is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Client,
+    Server,
 }
 
 /// What the engine does with a profile, before any OpenSSL call.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan<'a> {
-    profile: &'a ClientProfile,
+    side: Side,
+    /// The chosen suites, in preference order.
+    ciphers: &'a [&'static CipherSuite],
     /// The chosen versions, oldest first, without repeats.
     versions: Vec<ProtocolVersion>,
 }
 
 impl<'a> Plan<'a> {
-    pub(crate) fn new(profile: &'a ClientProfile) -> Self {
-        let mut versions = profile.protocols.clone();
+    pub(crate) fn client(profile: &'a ClientProfile) -> Self {
+        Self::new(Side::Client, &profile.protocols, &profile.ciphers)
+    }
+
+    pub(crate) fn server(profile: &'a ServerProfile) -> Self {
+        Self::new(Side::Server, &profile.protocols, &profile.ciphers)
+    }
+
+    fn new(side: Side, protocols: &[ProtocolVersion], ciphers: &'a [&'static CipherSuite]) -> Self {
+        let mut versions = protocols.to_vec();
         versions.sort();
         versions.dedup();
-        Self { profile, versions }
+        Self { side, ciphers, versions }
+    }
+
+    fn effective(&self) -> Effective {
+        let names = |suites: &[&CipherSuite]| suites.iter().map(|s| s.name.to_owned()).collect();
+        Effective {
+            cipher_list: self.cipher_list(),
+            ciphersuites: self.ciphersuites(),
+            min_version: self.min().map(|v| openssl_version_name(v).to_owned()),
+            max_version: self.max().map(|v| openssl_version_name(v).to_owned()),
+            options: self.gaps().iter().map(|v| no_option_name(*v).to_owned()).collect(),
+            security_level: self.security_level(),
+            offered: names(&self.offered()),
+            unavailable: names(&self.unavailable()),
+            notes: self.notes(),
+        }
+    }
+
+    fn warnings(&self) -> Vec<Warning> {
+        let mut out = Vec::new();
+        let unavailable = self.unavailable();
+        if !unavailable.is_empty() {
+            out.push(Warning::new(
+                "cipher_unavailable",
+                "ciphers",
+                format!(
+                    "not supported by the linked OpenSSL and left out of the handshake: {}",
+                    join(&unavailable)
+                ),
+            ));
+        }
+        if let Err(e) = self.check() {
+            out.push(Warning::new("no_usable_cipher", "ciphers", e.to_string()));
+        }
+        if let Some(note) = self.gap_note() {
+            out.push(Warning::new("protocol_unreachable", "protocols", note));
+        }
+        out
     }
 
     pub(crate) fn min(&self) -> Option<ProtocolVersion> {
@@ -112,8 +162,12 @@ impl<'a> Plan<'a> {
             .collect()
     }
 
-    /// The versions OpenSSL really offers: it keeps only the unbroken run from the lowest one.
+    /// The versions a handshake can reach. A client offers only the unbroken run from the
+    /// lowest one; a server answers each client with the highest chosen version it offers.
     pub(crate) fn reachable(&self) -> Vec<ProtocolVersion> {
+        if self.side == Side::Server {
+            return self.versions.clone();
+        }
         let mut out: Vec<ProtocolVersion> = Vec::new();
         for v in ProtocolVersion::ALL.into_iter().skip_while(|v| Some(*v) != self.min()) {
             if !self.versions.contains(&v) {
@@ -134,10 +188,13 @@ impl<'a> Plan<'a> {
 
     /// The available TLS 1.2-and-older suites some chosen version can use, in profile order.
     pub(crate) fn tls12_suites(&self) -> Vec<&'static CipherSuite> {
-        self.profile
-            .tls12_suites()
+        self.ciphers
+            .iter()
+            .copied()
             .filter(|s| {
-                is_available(s) && self.versions.iter().any(|v| *v != TLS13 && s.supports(*v))
+                !s.is_tls13()
+                    && is_available(s)
+                    && self.versions.iter().any(|v| *v != TLS13 && s.supports(*v))
             })
             .collect()
     }
@@ -147,7 +204,7 @@ impl<'a> Plan<'a> {
         if !self.versions.contains(&TLS13) {
             return Vec::new();
         }
-        self.profile.tls13_suites().filter(|s| is_available(s)).collect()
+        self.ciphers.iter().copied().filter(|s| s.is_tls13() && is_available(s)).collect()
     }
 
     pub(crate) fn cipher_list(&self) -> Option<String> {
@@ -160,7 +217,8 @@ impl<'a> Plan<'a> {
         tls13.then(|| openssl_names(&self.tls13_suites()))
     }
 
-    /// The suites in the ClientHello: TLS 1.3 ones first, as OpenSSL sends them.
+    /// The suites in the ClientHello, or those a server accepts: TLS 1.3 ones first, as
+    /// OpenSSL sends and prefers them.
     pub(crate) fn offered(&self) -> Vec<&'static CipherSuite> {
         let reachable = self.reachable();
         let usable = |s: &&CipherSuite| reachable.iter().any(|v| s.supports(*v));
@@ -170,7 +228,7 @@ impl<'a> Plan<'a> {
     }
 
     pub(crate) fn unavailable(&self) -> Vec<&'static CipherSuite> {
-        self.profile.ciphers.iter().copied().filter(|s| !is_available(s)).collect()
+        self.ciphers.iter().copied().filter(|s| !is_available(s)).collect()
     }
 
     /// Every chosen version has a suite the linked OpenSSL can negotiate.
@@ -210,10 +268,24 @@ impl<'a> Plan<'a> {
         notes
     }
 
-    /// What a gap in the versions really does to the handshake.
+    /// True when a suite the handshake can use has an ephemeral Diffie-Hellman key exchange.
+    pub(crate) fn uses_dhe(&self) -> bool {
+        self.offered().iter().any(|s| s.key_exchange == KeyExchange::Dhe)
+    }
+
+    /// What a server uses for its DHE suites, when it has any.
+    fn dh_note(&self) -> Option<String> {
+        self.uses_dhe().then(|| {
+            "the DHE suites use the ffdhe2048 group of RFC 7919 (OpenSSL has no default group \
+             for them)"
+                .to_owned()
+        })
+    }
+
+    /// What a gap in the versions really does to a client's handshake.
     fn gap_note(&self) -> Option<String> {
         let gaps = self.gaps();
-        if gaps.is_empty() {
+        if gaps.is_empty() || self.side == Side::Server {
             return None;
         }
         let reachable = self.reachable();
@@ -406,7 +478,7 @@ mod tests {
             "protocols": ["tls_v1.0"],
             "ciphers": ["DES-CBC3-SHA"],
         }));
-        let plan = Plan::new(&p);
+        let plan = Plan::client(&p);
         assert_eq!(
             plan.check(),
             Err(EngineError::NoUsableCipher { protocol: ProtocolVersion::Tls10 })
@@ -432,7 +504,68 @@ mod tests {
         p.protocols = vec![ProtocolVersion::Tls10, ProtocolVersion::Tls13];
         let e = effective(&p);
         assert_eq!(e.options, ["NO_TLSv1_1", "NO_TLSv1_2"]);
-        assert_eq!(Plan::new(&p).reachable(), [ProtocolVersion::Tls10]);
+        assert_eq!(Plan::client(&p).reachable(), [ProtocolVersion::Tls10]);
+    }
+
+    fn server(v: serde_json::Value) -> ServerProfile {
+        ServerProfile::from_json(&v).unwrap()
+    }
+
+    #[test]
+    fn a_server_prefers_its_own_order_and_limits_renegotiation_by_default() {
+        let p = server(json!({
+            "title": "t", "keystore": "ks", "protocols": ["tls_v1.2", "tls_v1.3"],
+            "ciphers": ["ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256"],
+        }));
+        let e = server_effective(&p);
+        assert_eq!(e.options, ["CIPHER_SERVER_PREFERENCE", "NO_RENEGOTIATION"]);
+        assert_eq!(e.cipher_list.as_deref(), Some("ECDHE-RSA-AES256-GCM-SHA384"));
+        assert_eq!(e.ciphersuites.as_deref(), Some("TLS_AES_128_GCM_SHA256"));
+        assert_eq!(e.offered, ["TLS_AES_128_GCM_SHA256", "ECDHE_RSA_WITH_AES_256_GCM_SHA384"]);
+        assert_eq!(e.security_level, 2);
+        assert!(e.notes.is_empty(), "{e:?}");
+        assert!(server_warnings(&p).is_empty());
+    }
+
+    #[test]
+    fn a_server_that_allows_renegotiation_says_so_and_names_its_dhe_group() {
+        let p = server(json!({
+            "title": "t", "keystore": "ks", "limit_renegotiation": false,
+            "ciphers": ["DHE_RSA_WITH_AES_128_GCM_SHA256"],
+        }));
+        let e = server_effective(&p);
+        assert_eq!(e.options, ["CIPHER_SERVER_PREFERENCE", "ALLOW_CLIENT_RENEGOTIATION"]);
+        assert_eq!(e.notes.len(), 1, "{e:?}");
+        assert!(e.notes[0].contains("ffdhe2048"), "{e:?}");
+    }
+
+    #[test]
+    fn a_server_answers_every_chosen_version_even_across_a_gap() {
+        // The model refuses gaps; a hand-made profile shows what the engine does anyway.
+        let mut p = server(json!({
+            "title": "t", "keystore": "ks",
+            "protocols": ["tls_v1.0", "tls_v1.1", "tls_v1.2"],
+            "ciphers": ["ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE_RSA_WITH_AES_128_CBC_SHA"],
+        }));
+        p.protocols.retain(|v| *v != ProtocolVersion::Tls11);
+        let e = server_effective(&p);
+        assert_eq!(e.options, ["NO_TLSv1_1", "CIPHER_SERVER_PREFERENCE", "NO_RENEGOTIATION"]);
+        assert_eq!(
+            e.offered,
+            ["ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE_RSA_WITH_AES_128_CBC_SHA"]
+        );
+        assert_eq!(e.security_level, 0);
+        assert!(server_warnings(&p).is_empty());
+    }
+
+    #[test]
+    fn a_server_warns_like_a_client_about_suites_openssl_lacks() {
+        let p = server(json!({
+            "title": "t", "keystore": "ks", "protocols": ["tls_v1.0"], "ciphers": ["DES-CBC3-SHA"],
+        }));
+        let codes: Vec<_> = server_warnings(&p).iter().map(|w| w.code).collect();
+        assert_eq!(codes, ["cipher_unavailable", "no_usable_cipher"]);
+        assert_eq!(server_effective(&p).unavailable, ["RSA_WITH_3DES_EDE_CBC_SHA"]);
     }
 
     #[test]
@@ -441,6 +574,6 @@ mod tests {
         p.protocols.clear();
         let e = effective(&p);
         assert_eq!((e.min_version, e.max_version, e.cipher_list), (None, None, None));
-        assert_eq!(Plan::new(&p).check(), Err(EngineError::NoProtocol));
+        assert_eq!(Plan::client(&p).check(), Err(EngineError::NoProtocol));
     }
 }

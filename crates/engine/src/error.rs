@@ -1,9 +1,10 @@
-//! The error of this layer: a profile, trust or client certificate that cannot become an
-//! OpenSSL context.
+//! The error of this layer: a profile, trust, client or server certificate that cannot become
+//! an OpenSSL context.
 
 use tlsdeck_model::ProtocolVersion;
 
-/// Why a client context could not be built. Every variant is a configuration problem.
+/// Why a client or server context could not be built. Every variant is a configuration
+/// problem.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EngineError {
@@ -34,6 +35,21 @@ pub enum EngineError {
         /// The leaf's subject.
         leaf: String,
     },
+    /// The server certificate chain or its key could not be read.
+    #[error("server certificate: {0}")]
+    ServerIdentity(String),
+    /// The private key does not belong to the leaf certificate of the server chain.
+    #[error(
+        "server certificate: the private key does not match the leaf certificate '{leaf}' \
+         (store the key that was issued with that certificate)"
+    )]
+    ServerKeyMismatch {
+        /// The leaf's subject.
+        leaf: String,
+    },
+    /// The server's key cannot serve any suite chosen for a protocol version.
+    #[error("{0}")]
+    UnservableSuites(String),
     /// OpenSSL refused a setting the profile compiles to.
     #[error("openssl refused the {setting}: {reason}")]
     Refused {

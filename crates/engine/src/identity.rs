@@ -1,15 +1,18 @@
-//! The client certificate a context presents: a keystore's leaf, its intermediates and key.
+//! The certificate a context presents: a keystore's leaf, its intermediates and key, as a
+//! client certificate or as a server's certificate.
 
 use std::fmt;
 
-use openssl::pkey::{PKey, Private};
+use openssl::pkey::{Id, PKey, Private};
 use openssl::ssl::{SslContextBuilder, SslMode};
 use openssl::x509::{X509, X509Ref, X509VerifyResult};
+use tlsdeck_model::ServerKey;
 
 use crate::certs;
 use crate::error::EngineError;
 
-/// A client certificate chain and its private key, as a keystore holds them.
+/// A certificate chain and its private key, as a keystore holds them: a client context
+/// presents it as client certificate, a server context as its own certificate.
 ///
 /// `Debug` shows the number of certificates and never the key.
 #[derive(Clone, PartialEq, Eq)]
@@ -38,51 +41,95 @@ pub(crate) struct Presented {
     pub missing_issuer: Option<String>,
 }
 
+/// Which end presents an identity; it names the certificate in errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// A client certificate, for mutual TLS.
+    Client,
+    /// A listener's own certificate.
+    Server,
+}
+
+impl Role {
+    fn unreadable(self, why: impl Into<String>) -> EngineError {
+        match self {
+            Self::Client => EngineError::Identity(why.into()),
+            Self::Server => EngineError::ServerIdentity(why.into()),
+        }
+    }
+
+    fn mismatch(self, leaf: String) -> EngineError {
+        match self {
+            Self::Client => EngineError::KeyMismatch { leaf },
+            Self::Server => EngineError::ServerKeyMismatch { leaf },
+        }
+    }
+
+    fn settings(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Client => ("client certificate", "client certificate chain"),
+            Self::Server => ("server certificate", "server certificate chain"),
+        }
+    }
+}
+
 impl Identity {
     /// Installs the leaf, the intermediates and the key into `builder`, after checking that
     /// the key belongs to the leaf.
-    pub(crate) fn apply(&self, builder: &mut SslContextBuilder) -> Result<Presented, EngineError> {
-        let (leaf, intermediates) = self.certificates()?;
-        let key = self.key()?;
+    pub(crate) fn apply(
+        &self,
+        builder: &mut SslContextBuilder,
+        role: Role,
+    ) -> Result<Presented, EngineError> {
+        let (leaf, intermediates) = self.certificates(role)?;
+        let key = self.key(role)?;
         let subject = certs::name_text(leaf.subject_name());
         if !leaf.public_key().is_ok_and(|public| public.public_eq(&key)) {
-            return Err(EngineError::KeyMismatch { leaf: subject });
+            return Err(role.mismatch(subject));
         }
         let missing_issuer = missing_issuer(&leaf, &intermediates);
 
         // Send exactly the keystore's chain: never one OpenSSL completes from the truststore.
+        let (leaf_setting, chain_setting) = role.settings();
         builder.set_mode(SslMode::NO_AUTO_CHAIN);
-        builder
-            .set_certificate(&leaf)
-            .map_err(|e| EngineError::refused("client certificate", &e))?;
+        builder.set_certificate(&leaf).map_err(|e| EngineError::refused(leaf_setting, &e))?;
         for cert in intermediates {
             builder
                 .add_extra_chain_cert(cert)
-                .map_err(|e| EngineError::refused("client certificate chain", &e))?;
+                .map_err(|e| EngineError::refused(chain_setting, &e))?;
         }
 
-        let mismatch = |_| EngineError::KeyMismatch { leaf: subject.clone() };
-        builder.set_private_key(&key).map_err(mismatch)?;
-        builder.check_private_key().map_err(mismatch)?;
+        builder.set_private_key(&key).map_err(|_| role.mismatch(subject.clone()))?;
+        builder.check_private_key().map_err(|_| role.mismatch(subject.clone()))?;
         Ok(Presented { subject, missing_issuer })
     }
 
-    fn certificates(&self) -> Result<(X509, Vec<X509>), EngineError> {
+    /// The kind of the private key, as far as the suites it can serve are concerned.
+    pub(crate) fn server_key(&self) -> Result<ServerKey, EngineError> {
+        let kind = match self.key(Role::Server)?.id() {
+            Id::RSA | Id::RSA_PSS => ServerKey::Rsa,
+            Id::EC => ServerKey::Ec,
+            Id::DSA => ServerKey::Dsa,
+            _ => ServerKey::Other,
+        };
+        Ok(kind)
+    }
+
+    fn certificates(&self, role: Role) -> Result<(X509, Vec<X509>), EngineError> {
         let mut certs = self.chain.iter().enumerate().map(|(i, der)| {
             X509::from_der(der).map_err(|_| {
-                EngineError::Identity(format!("certificate {} of the chain is not DER", i + 1))
+                role.unreadable(format!("certificate {} of the chain is not DER", i + 1))
             })
         });
-        let leaf = certs
-            .next()
-            .ok_or_else(|| EngineError::Identity("the chain holds no certificate".into()))??;
+        let leaf =
+            certs.next().ok_or_else(|| role.unreadable("the chain holds no certificate"))??;
         Ok((leaf, certs.collect::<Result<_, _>>()?))
     }
 
-    fn key(&self) -> Result<PKey<Private>, EngineError> {
+    fn key(&self, role: Role) -> Result<PKey<Private>, EngineError> {
         // OpenSSL's reasons are dropped: they say nothing useful here, and the key stays out.
         PKey::private_key_from_pkcs8(&self.key_pkcs8)
-            .map_err(|_| EngineError::Identity("the private key is not PKCS#8 DER".into()))
+            .map_err(|_| role.unreadable("the private key is not PKCS#8 DER"))
     }
 }
 
@@ -108,14 +155,16 @@ mod tests {
     #[test]
     fn an_empty_chain_is_refused() {
         let id = Identity { chain: Vec::new(), key_pkcs8: Vec::new() };
-        let err = id.certificates().unwrap_err();
+        let err = id.certificates(Role::Client).unwrap_err();
         assert_eq!(err.to_string(), "client certificate: the chain holds no certificate");
+        let err = id.certificates(Role::Server).unwrap_err();
+        assert_eq!(err.to_string(), "server certificate: the chain holds no certificate");
     }
 
     #[test]
     fn an_unreadable_key_is_refused_without_quoting_it() {
         let id = Identity { chain: Vec::new(), key_pkcs8: b"secret bytes".to_vec() };
-        let err = id.key().unwrap_err().to_string();
+        let err = id.key(Role::Client).unwrap_err().to_string();
         assert_eq!(err, "client certificate: the private key is not PKCS#8 DER");
     }
 }

@@ -1,6 +1,8 @@
-//! The TLS engine: turns a client profile into an OpenSSL context and handshakes with it.
+//! The TLS engine: turns a client profile into an OpenSSL context and handshakes with it, and
+//! a server profile into a context that accepts connections.
 //!
-//! Everything OpenSSL stays inside this crate; callers see profiles, targets and reports.
+//! Everything OpenSSL stays inside this crate; callers see profiles, targets, reports and
+//! streams.
 
 mod cache;
 mod certs;
@@ -11,6 +13,9 @@ mod effective;
 mod error;
 mod identity;
 mod report;
+mod server;
+mod settings;
+mod stream;
 mod suites;
 mod target;
 mod trust;
@@ -18,9 +23,11 @@ mod verify;
 
 pub use cache::ContextCache;
 pub use context::{ClientContext, ProbeOptions, probe, probe_with_identity};
-pub use effective::{Effective, effective, warnings};
+pub use effective::{Effective, effective, server_effective, server_warnings, warnings};
 pub use error::EngineError;
 pub use identity::Identity;
 pub use report::{FailureCategory, PeerCertificate, ProbeError, ProbeReport};
+pub use server::{HANDSHAKE_TIMEOUT, ServerContext};
+pub use stream::{AcceptError, AcceptErrorKind, TlsStream};
 pub use target::{Target, TargetError};
 pub use trust::Trust;

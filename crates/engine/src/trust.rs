@@ -1,4 +1,5 @@
-//! The certificates a client context verifies servers against.
+//! The certificates a client context verifies servers against, and a server context verifies
+//! client certificates against.
 
 use std::fmt;
 
@@ -7,7 +8,7 @@ use openssl::x509::X509;
 
 use crate::error::EngineError;
 
-/// Where a client context finds the certificates it trusts.
+/// Where a context finds the certificates it trusts.
 ///
 /// The caller chooses: the profile's truststore when it has one, the system store otherwise.
 #[derive(Clone, PartialEq, Eq)]
@@ -34,39 +35,61 @@ impl fmt::Debug for Trust {
 impl Trust {
     /// Installs the trusted certificates into `builder`.
     pub(crate) fn apply(&self, builder: &mut SslContextBuilder) -> Result<(), EngineError> {
-        match self {
-            Self::System => builder
+        match self.certificates()? {
+            None => builder
                 .set_default_verify_paths()
                 .map_err(|e| EngineError::refused("system trust store", &e)),
-            Self::Pem(pem) => add_pem_bundle(builder, pem),
-            Self::Certificates(ders) => add_certificates(builder, ders),
+            Some(certs) => add_all(builder, certs),
+        }
+    }
+
+    /// Installs the trusted certificates into a server's `builder` for verifying client
+    /// certificates, and names them in the certificate request as the CAs the server accepts.
+    /// The system store is not named: its clients may send a certificate from any CA.
+    pub(crate) fn apply_for_clients(
+        &self,
+        builder: &mut SslContextBuilder,
+    ) -> Result<(), EngineError> {
+        let Some(certs) = self.certificates()? else {
+            return self.apply(builder);
+        };
+        for cert in &certs {
+            builder.add_client_ca(cert).map_err(|e| EngineError::refused("client CA list", &e))?;
+        }
+        add_all(builder, certs)
+    }
+
+    /// The certificates of a bundle or truststore; `None` for the system store.
+    fn certificates(&self) -> Result<Option<Vec<X509>>, EngineError> {
+        match self {
+            Self::System => Ok(None),
+            Self::Pem(pem) => pem_bundle(pem).map(Some),
+            Self::Certificates(ders) => der_certificates(ders).map(Some),
         }
     }
 }
 
-fn add_pem_bundle(builder: &mut SslContextBuilder, pem: &[u8]) -> Result<(), EngineError> {
+fn pem_bundle(pem: &[u8]) -> Result<Vec<X509>, EngineError> {
     let certs = X509::stack_from_pem(pem)
         .map_err(|_| EngineError::Trust("the PEM bundle could not be read".into()))?;
     if certs.is_empty() {
         return Err(EngineError::Trust("the PEM bundle holds no certificate".into()));
     }
-    add_all(builder, certs)
+    Ok(certs)
 }
 
-fn add_certificates(builder: &mut SslContextBuilder, ders: &[Vec<u8>]) -> Result<(), EngineError> {
+fn der_certificates(ders: &[Vec<u8>]) -> Result<Vec<X509>, EngineError> {
     if ders.is_empty() {
         return Err(EngineError::Trust("the truststore holds no certificate".into()));
     }
-    let certs = ders
-        .iter()
+    ders.iter()
         .enumerate()
         .map(|(i, der)| {
             X509::from_der(der).map_err(|_| {
                 EngineError::Trust(format!("certificate {} of the truststore is not DER", i + 1))
             })
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    add_all(builder, certs)
+        .collect()
 }
 
 fn add_all(builder: &mut SslContextBuilder, certs: Vec<X509>) -> Result<(), EngineError> {

@@ -99,8 +99,13 @@ impl VerifyCapture {
     /// Verifies the peer on `ssl`, recording the first failure; `insecure` lets the
     /// handshake go on past failures.
     pub(crate) fn install(&self, ssl: &mut SslRef, insecure: bool) {
+        self.install_with_mode(ssl, SslVerifyMode::PEER, insecure);
+    }
+
+    /// Like [`Self::install`], with the verify `mode` a server chose.
+    pub(crate) fn install_with_mode(&self, ssl: &mut SslRef, mode: SslVerifyMode, insecure: bool) {
         let slot = Arc::clone(&self.0);
-        ssl.set_verify_callback(SslVerifyMode::PEER, move |preverify_ok, ctx| {
+        ssl.set_verify_callback(mode, move |preverify_ok, ctx| {
             if !preverify_ok
                 && let Ok(mut first) = slot.lock()
                 && first.is_none()

@@ -1,6 +1,11 @@
-//! Test support: a PKI generated in code and `openssl s_server` peers on loopback.
+//! Test support: a PKI generated in code, `openssl s_server` peers on loopback, and (in
+//! `listener` and `s_client`) a tokio listener accepting through a server context with the
+//! `openssl s_client` that talks to it.
 
 #![allow(dead_code, reason = "each test binary uses a different part of the support code")]
+
+pub mod listener;
+pub mod s_client;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
@@ -21,7 +26,7 @@ use openssl::x509::extension::{
 use openssl::x509::{X509, X509Builder, X509NameBuilder};
 use tempfile::TempDir;
 use tlsdeck_engine::{Identity, Target, Trust};
-use tlsdeck_model::ClientProfile;
+use tlsdeck_model::{ClientProfile, ServerProfile};
 
 /// How long a server may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -71,6 +76,8 @@ pub struct Pki {
     pub behind_expired: Leaf,
     /// A self-signed CA that issued nothing the servers present.
     pub unrelated_root: Leaf,
+    /// A client certificate (clientAuth) signed by the unrelated root.
+    pub stranger: Leaf,
 }
 
 /// The PKI, generated once per test binary.
@@ -85,6 +92,7 @@ pub fn pki() -> &'static Pki {
         let intermediate = issue("tlsdeck test intermediate", Some(&root), &[], valid, Role::Ca);
         let expired_intermediate =
             issue("tlsdeck expired intermediate", Some(&root), &[], past, Role::Ca);
+        let unrelated_root = issue("tlsdeck unrelated root", None, &[], valid, Role::Ca);
         Pki {
             localhost: issue("localhost", Some(&root), &local, valid, Role::Server),
             other: issue("default.test", Some(&root), &["default.test"], valid, Role::Server),
@@ -112,7 +120,8 @@ pub fn pki() -> &'static Pki {
                 valid,
                 Role::Server,
             ),
-            unrelated_root: issue("tlsdeck unrelated root", None, &[], valid, Role::Ca),
+            stranger: issue("tlsdeck stranger", Some(&unrelated_root), &[], valid, Role::Client),
+            unrelated_root,
             root,
             intermediate,
             expired_intermediate,
@@ -133,6 +142,12 @@ pub fn root_truststore() -> Trust {
 /// The client certificate with the given chain (leaf first) and the client's key.
 pub fn client_identity(chain: &[&Leaf]) -> Identity {
     let key_pkcs8 = pki().client.key.private_key_to_pkcs8().expect("key to PKCS#8");
+    Identity { chain: chain.iter().map(|c| der(c)).collect(), key_pkcs8 }
+}
+
+/// A keystore's chain (leaf first) with the leaf's own key: what a server presents.
+pub fn identity(chain: &[&Leaf]) -> Identity {
+    let key_pkcs8 = chain[0].key.private_key_to_pkcs8().expect("key to PKCS#8");
     Identity { chain: chain.iter().map(|c| der(c)).collect(), key_pkcs8 }
 }
 
@@ -227,6 +242,7 @@ pub fn pem_files() -> TempDir {
         ("expired_intermediate", &p.expired_intermediate),
         ("behind_expired", &p.behind_expired),
         ("unrelated_root", &p.unrelated_root),
+        ("stranger", &p.stranger),
     ];
     for (name, leaf) in leaves {
         write(dir.path(), &format!("{name}.crt"), &leaf.cert.to_pem().expect("cert pem"));
@@ -350,16 +366,20 @@ impl Drop for SServer {
     }
 }
 
-fn collect_lines(pipe: Option<impl Read + Send + 'static>, into: &Arc<Mutex<Vec<String>>>) {
-    let Some(pipe) = pipe else { return };
+/// Collects the lines of `pipe` into `into` until it closes; the thread ends then.
+fn collect_lines(
+    pipe: Option<impl Read + Send + 'static>,
+    into: &Arc<Mutex<Vec<String>>>,
+) -> Option<thread::JoinHandle<()>> {
+    let pipe = pipe?;
     let into = Arc::clone(into);
-    thread::spawn(move || {
+    Some(thread::spawn(move || {
         for line in BufReader::new(pipe).lines().map_while(Result::ok) {
             if let Ok(mut lines) = into.lock() {
                 lines.push(line);
             }
         }
-    });
+    }))
 }
 
 /// A loopback address a test server listens on.
@@ -400,4 +420,9 @@ fn free_port_on(loopback: Loopback) -> u16 {
 /// A profile from JSON, through the model's rules.
 pub fn profile(v: serde_json::Value) -> ClientProfile {
     ClientProfile::from_json(&v).unwrap_or_else(|e| panic!("test profile is invalid: {e}"))
+}
+
+/// A server profile from JSON, through the model's rules.
+pub fn server_profile(v: serde_json::Value) -> ServerProfile {
+    ServerProfile::from_json(&v).unwrap_or_else(|e| panic!("test server profile is invalid: {e}"))
 }
