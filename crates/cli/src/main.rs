@@ -37,7 +37,10 @@ fn main() -> ExitCode {
 fn init_logging(verbose: bool) {
     let default = if verbose { "debug" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TLSDECK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+        // The HTTP client's traces print request headers, bearer tokens included.
+        .add_directive("ureq=info".parse().expect("a valid directive"))
+        .add_directive("ureq_proto=info".parse().expect("a valid directive"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -60,7 +60,7 @@ pub async fn create(
     let mut errs = ValidationErrors::default();
     let labels = parse_labels(obj, OWN_FIELDS, &mut errs);
     let parsed = parse_material(obj, true, &mut errs);
-    let (Some(labels), Some(Some(ks))) = (labels, parsed) else {
+    let (true, Some(labels), Some(Some(ks))) = (errs.is_empty(), labels, parsed) else {
         return Err(Problem::invalid(errs));
     };
     let upload_warnings = pki::keystore_warnings(&ks, Utc::now());
@@ -110,7 +110,7 @@ pub async fn patch(
     let mut errs = ValidationErrors::default();
     let labels = parse_labels(&merged, OWN_FIELDS, &mut errs);
     let parsed = parse_material(obj, false, &mut errs);
-    let (Some(labels), Some(ks)) = (labels, parsed) else {
+    let (true, Some(labels), Some(ks)) = (errs.is_empty(), labels, parsed) else {
         return Err(Problem::invalid(errs));
     };
     let upload_warnings =
@@ -181,12 +181,21 @@ fn parse_material(
     required: bool,
     errs: &mut ValidationErrors,
 ) -> Option<Option<Keystore>> {
+    for field in ["keystore", "keystore_base64"] {
+        if obj.get(field).is_some_and(Value::is_null) {
+            errs.push(field, "a keystore always holds a key and chain: give new ones or delete it");
+        }
+    }
     let bytes = material(obj, "keystore", required, errs)?;
     let password = text_field(obj, "password", errs);
     let key_text = text_field(obj, "private_key", errs);
     let Some(bytes) = bytes else {
-        if key_text.is_some() {
-            errs.push("private_key", "comes with the certificates in keystore");
+        for (field, given) in
+            [("private_key", key_text.is_some()), ("password", password.is_some())]
+        {
+            if given {
+                errs.push(field, "comes with new material in keystore or keystore_base64");
+            }
         }
         return Some(None);
     };
@@ -259,7 +268,13 @@ fn view(state: &AppState, org: &Org, k: &StoredKeystore, upload: &[Warning]) -> 
                     warnings.extend(w.iter().cloned());
                 }
                 let mut v = serde_json::to_value(&c.info).unwrap_or_default();
-                v["role"] = if i == 0 { "leaf" } else { "intermediate" }.into();
+                let self_signed = c.info.subject == c.info.issuer;
+                v["role"] = match (i, self_signed) {
+                    (0, _) => "leaf",
+                    (_, true) => "root",
+                    _ => "intermediate",
+                }
+                .into();
                 v["warnings"] = serde_json::to_value(w).unwrap_or_default();
                 v
             }

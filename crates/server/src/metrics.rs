@@ -10,6 +10,8 @@ use tlsdeck_pki as pki;
 use tlsdeck_store::{Page, Store, StoreError};
 
 use crate::AppState;
+use crate::auth::Caller;
+use crate::permissions::Permission::SettingsView;
 use crate::problem::Problem;
 
 /// The most pages of stores read per org and kind (of 1,000 each).
@@ -25,8 +27,13 @@ struct Series {
     days: f64,
 }
 
-/// `GET /metrics`.
-pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, Problem> {
+/// `GET /metrics`: for members of the `admin` org with `settings:view`, since it names the
+/// stores and certificates of every org.
+pub async fn metrics(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<impl IntoResponse, Problem> {
+    caller.authorize(&state, crate::ADMIN_ORG, SettingsView).await?;
     let now = Utc::now();
     let series = state.run(move |s| collect(s, now)).await?;
     let body = render(&series);

@@ -12,6 +12,7 @@ pub struct Problem {
     status: StatusCode,
     detail: String,
     errors: Vec<FieldError>,
+    used_by: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -23,12 +24,14 @@ struct Body<'a> {
     detail: &'a str,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     errors: &'a [FieldError],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    used_by: &'a [String],
 }
 
 impl Problem {
     /// A problem with a status and a sentence saying what went wrong.
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        Self { status, detail: detail.into(), errors: Vec::new() }
+        Self { status, detail: detail.into(), errors: Vec::new(), used_by: Vec::new() }
     }
 
     /// 400: the request itself is malformed.
@@ -65,6 +68,7 @@ impl Problem {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             detail: format!("the input is not valid: {errors}"),
             errors: errors.fields().to_vec(),
+            used_by: Vec::new(),
         }
     }
 
@@ -92,10 +96,15 @@ impl From<StoreError> for Problem {
             StoreError::NotFound => Self::not_found("no such item"),
             StoreError::Conflict(what) => Self::new(StatusCode::CONFLICT, what),
             StoreError::Stale { .. } => Self::stale(),
-            StoreError::InUse { users } => Self::new(
-                StatusCode::CONFLICT,
-                format!("still in use by {}: change or delete those first", users.join(", ")),
-            ),
+            StoreError::InUse { users } => Self {
+                status: StatusCode::CONFLICT,
+                detail: format!(
+                    "still in use by {}: change or delete those first",
+                    users.join(", ")
+                ),
+                errors: Vec::new(),
+                used_by: users,
+            },
             other => {
                 tracing::error!(error = %other, "store failure");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "the store failed; see the server log")
@@ -113,6 +122,7 @@ impl IntoResponse for Problem {
             status: self.status.as_u16(),
             detail: &self.detail,
             errors: &self.errors,
+            used_by: &self.used_by,
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
         let mut resp = (self.status, json).into_response();

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use chrono::Utc;
 use serde_json::{Map, Value, json};
-use tlsdeck_model::{ValidationErrors, parse_labels};
+use tlsdeck_model::{ValidationErrors, Warning, parse_labels};
 use tlsdeck_pki::{self as pki, CertInfo, Truststore};
 use tlsdeck_store::{NewEntry, Org, StoredEntry, StoredTruststore};
 use uuid::Uuid;
@@ -35,7 +35,13 @@ pub async fn list(
     let page = parse_page(&query)?;
     let org_id = org.id;
     let (total, items) = state.run(move |s| s.list_truststores(org_id, page)).await?;
-    let results: Vec<Value> = items.iter().map(|t| summary_view(&state, &org, t)).collect();
+    let mut results = Vec::with_capacity(items.len());
+    for t in &items {
+        let mut v = summary_view(&state, &org, t);
+        let entries = entry_views(&state, &org, t).await?;
+        v["warnings"] = collect_warnings(&entries).into();
+        results.push(v);
+    }
     Ok(Json(json!({ "total_results": total, "results": results })))
 }
 
@@ -53,7 +59,7 @@ pub async fn create(
     let mut errs = ValidationErrors::default();
     let labels = parse_labels(obj, OWN_FIELDS, &mut errs);
     let parsed = parse_bundle(obj, "truststore", true, &mut errs);
-    let (Some(labels), Some(Some(bundle))) = (labels, parsed) else {
+    let (true, Some(labels), Some(Some(bundle))) = (errs.is_empty(), labels, parsed) else {
         return Err(Problem::invalid(errs));
     };
     let (labels, entries) = (labels_of(labels), new_entries(&bundle));
@@ -99,8 +105,13 @@ pub async fn patch(
     merged.extend(obj.iter().map(|(k, v)| (k.clone(), v.clone())));
     let mut errs = ValidationErrors::default();
     let labels = parse_labels(&merged, OWN_FIELDS, &mut errs);
+    for field in ["truststore", "truststore_base64"] {
+        if obj.get(field).is_some_and(Value::is_null) {
+            errs.push(field, "a truststore always holds certificates: give new ones or delete it");
+        }
+    }
     let parsed = parse_bundle(obj, "truststore", false, &mut errs);
-    let (Some(labels), Some(bundle)) = (labels, parsed) else {
+    let (true, Some(labels), Some(bundle)) = (errs.is_empty(), labels, parsed) else {
         return Err(Problem::invalid(errs));
     };
     let duplicates = bundle.as_ref().map(|b| b.duplicates.clone()).unwrap_or_default();
@@ -151,11 +162,16 @@ pub async fn list_entries(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, key)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, Problem> {
     let org = caller.authorize(&state, &org, SettingsView).await?;
+    let page = parse_page(&query)?;
     let stored = fetch(&state, &org, &key).await?;
-    let results = entry_views(&state, &org, &stored).await?;
-    Ok(Json(json!({ "total_results": results.len(), "results": results })))
+    let all = entry_views(&state, &org, &stored).await?;
+    let total = all.len();
+    let offset = usize::try_from(page.offset).unwrap_or(usize::MAX);
+    let results: Vec<Value> = all.into_iter().skip(offset).take(page.limit as usize).collect();
+    Ok(Json(json!({ "total_results": total, "results": results })))
 }
 
 /// `POST .../truststores/{name}/entries`: adds the certificates of `certificate` (PEM) or
@@ -220,6 +236,13 @@ pub async fn delete_entry(
     let org = caller.authorize(&state, &org, SettingsManage).await?;
     let stored = fetch(&state, &org, &key).await?;
     let entry_id = parse_entry_id(&entry)?;
+    if stored.entry_count <= 1 {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "this is the truststore's last certificate: a truststore holds at least one, so \
+             add another first or delete the truststore",
+        ));
+    }
     let id = stored.id;
     state
         .run(move |s| s.delete_truststore_entry(id, entry_id))
@@ -257,8 +280,20 @@ fn parse_bundle(
     errs: &mut ValidationErrors,
 ) -> Option<Option<Truststore>> {
     let bytes = material(obj, field, required, errs)?;
-    let password = obj.get("password").and_then(Value::as_str);
-    let Some(bytes) = bytes else { return Some(None) };
+    let password = match obj.get("password") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(p)) => Some(p.as_str()),
+        Some(_) => {
+            errs.push("password", "must be a string");
+            return None;
+        }
+    };
+    let Some(bytes) = bytes else {
+        if password.is_some() {
+            errs.push("password", format!("comes with new material in {field}"));
+        }
+        return Some(None);
+    };
     match pki::parse_truststore(&bytes, password) {
         Ok(t) => Some(Some(t)),
         Err(e) => {
@@ -304,6 +339,11 @@ fn summary_view(state: &AppState, org: &Org, t: &StoredTruststore) -> Value {
     })
 }
 
+/// The warnings of every entry, in one list.
+fn collect_warnings(entries: &[Value]) -> Vec<Value> {
+    entries.iter().flat_map(|e| e["warnings"].as_array().cloned().unwrap_or_default()).collect()
+}
+
 fn entry_view(state: &AppState, org: &Org, t: &StoredTruststore, e: &StoredEntry) -> Value {
     let mut v = match pki::parse_certificate(&e.der) {
         Ok(c) => {
@@ -339,14 +379,18 @@ async fn item_response(
 ) -> Result<Response, Problem> {
     let mut v = summary_view(state, org, t);
     let entries = entry_views(state, org, t).await?;
-    let warnings: Vec<Value> = entries
-        .iter()
-        .flat_map(|e| e["warnings"].as_array().cloned().unwrap_or_default())
-        .collect();
+    v["warnings"] = collect_warnings(&entries).into();
     v["entries"] = entries.into();
-    v["warnings"] = warnings.into();
     if !duplicates.is_empty() {
         v["duplicates"] = serde_json::to_value(duplicates).unwrap_or_default();
+        let dup_warnings = duplicates.iter().map(|d| {
+            let msg =
+                format!("certificate {} appears more than once and is stored once", d.subject);
+            serde_json::to_value(Warning::new("duplicate", "certificates", msg)).unwrap_or_default()
+        });
+        if let Some(list) = v["warnings"].as_array_mut() {
+            list.extend(dup_warnings);
+        }
     }
     let mut resp = (status, Json(v)).into_response();
     if let Ok(tag) = HeaderValue::from_str(&etag(t)) {

@@ -239,7 +239,8 @@ async fn metrics_show_the_days_until_each_certificate_expires() {
     keystore(&api, &pki, "Client KS").await;
     api.call("POST", TRUSTSTORES, Some(json!({"title": "CA", "truststore": pki.read("root.pem")})))
         .await;
-    let resp = api.send("GET", "/metrics", None, None, &[]).await;
+    assert_eq!(api.send("GET", "/metrics", None, None, &[]).await.status, StatusCode::UNAUTHORIZED);
+    let resp = api.call("GET", "/metrics", None).await;
     assert_eq!(resp.status, StatusCode::OK);
     let text = resp.body.as_str().map(str::to_owned).unwrap_or_default();
     let line = text
@@ -340,4 +341,44 @@ async fn the_probe_verifies_with_the_truststore_and_presents_the_keystore() {
     let r = api.call("POST", &entries, Some(json!({"certificate": pki.read("root.pem")}))).await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(probe(&api, "wrong-ca", plain.port).await["ok"], true);
+}
+
+#[tokio::test]
+async fn refuses_what_would_make_a_store_ambiguous_or_change_nothing() {
+    let api = Api::new().await;
+    let pki = Pki::new();
+    keystore(&api, &pki, "Client KS").await;
+    api.call("POST", TRUSTSTORES, Some(json!({"title": "CA", "truststore": pki.read("root.pem")})))
+        .await;
+
+    let body = json!({"title": "x", "name": "0f5b3e2c-9d1a-4a8b-8c7d-6e5f4a3b2c1d", "truststore": pki.read("root.pem")});
+    assert_eq!(fields(&api.call("POST", TRUSTSTORES, Some(body)).await.body), ["name"]);
+    let body = json!({"title": "y", "truststore": pki.read("root.pem"), "bogus": true});
+    assert_eq!(fields(&api.call("POST", TRUSTSTORES, Some(body)).await.body), ["bogus"]);
+    let body = json!({"title": "z", "keystore": pki.read("leaf.pem") + &pki.read("leaf.key"), "password": 7});
+    assert_eq!(fields(&api.call("POST", KEYSTORES, Some(body)).await.body), ["password"]);
+
+    let item = format!("{KEYSTORES}/client-ks");
+    for patch in [
+        json!({"private_key": pki.read("other.key")}),
+        json!({"password": "x"}),
+        json!({"keystore": null}),
+    ] {
+        let r = api.call("PATCH", &item, Some(patch.clone())).await;
+        assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    assert_eq!(api.call("GET", &item, None).await.body["revision"], 1, "nothing was written");
+
+    let entries = format!("{TRUSTSTORES}/ca/entries");
+    let only =
+        api.call("GET", &entries, None).await.body["results"][0]["id"].as_str().unwrap().to_owned();
+    let r = api.call("DELETE", &format!("{entries}/{only}"), None).await;
+    assert_problem(&r, StatusCode::CONFLICT);
+
+    let body = json!({"title": "p", "ciphers": ["ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"], "truststore": "ca"});
+    api.call("POST", PROFILES, Some(body)).await;
+    let r = api.call("DELETE", &format!("{TRUSTSTORES}/ca"), None).await;
+    assert_eq!(r.body["used_by"], json!(["tls-client-profile p:1.0.0"]));
+    let listed = api.call("GET", TRUSTSTORES, None).await;
+    assert!(listed.body["results"][0]["warnings"].is_array());
 }

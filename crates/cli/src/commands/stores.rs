@@ -137,6 +137,13 @@ pub fn create_entries(args: &EntryCreate) -> Result<ExitCode> {
     }
     let url = entries(&args.common, &args.truststore);
     let answer = client(&args.common)?.post(&url, &Value::Object(body))?;
+    let added = answer.body.get("total_results").and_then(Value::as_u64).unwrap_or(0);
+    let held = answer.body.get("already_held").and_then(Value::as_u64).unwrap_or(0);
+    if added == 0 && args.common.format.is_none() {
+        let text = format!("no certificate added: {held} already held by {}\n", args.truststore);
+        output::write(&args.common.output, &text)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     show(&answer.body, &args.common, Format::Table)
 }
 
