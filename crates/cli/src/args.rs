@@ -28,6 +28,9 @@ pub enum Command {
         /// Folder of the SQLite store and first-start files.
         #[arg(long, default_value = "./tlsdeck-data")]
         data_dir: PathBuf,
+        /// Serve over TLS through this server profile of the admin org (NAME:VERSION).
+        #[arg(long)]
+        tls_server_profile: Option<String>,
     },
     /// Log in to a server and save the token for later commands.
     Login {
@@ -109,6 +112,27 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Create a TLS server profile from a YAML or JSON file.
+    #[command(name = "tls-server-profiles:create")]
+    ServerCreate(ProfileFile),
+    /// Show one TLS server profile.
+    #[command(name = "tls-server-profiles:get")]
+    ServerGet(ProfileItem),
+    /// List the versions of one server profile name, or every one without NAME.
+    #[command(name = "tls-server-profiles:list")]
+    ServerList(ProfileList),
+    /// List every TLS server profile of the org.
+    #[command(name = "tls-server-profiles:list-all")]
+    ServerListAll(ListArgs),
+    /// Change a TLS server profile with the fields of a file (merge).
+    #[command(name = "tls-server-profiles:update")]
+    ServerUpdate(ProfileUpdate),
+    /// Delete one TLS server profile.
+    #[command(name = "tls-server-profiles:delete")]
+    ServerDelete(ProfileItem),
+    /// Delete every TLS server profile of the org.
+    #[command(name = "tls-server-profiles:clear")]
+    ServerClear(ClearArgs),
     /// Create a keystore: a private key and its certificate chain.
     #[command(name = "keystores:create")]
     KeystoresCreate(StoreCreate),
@@ -157,6 +181,44 @@ pub enum Command {
     /// Remove one certificate from a truststore.
     #[command(name = "entries:delete")]
     EntriesDelete(EntryItem),
+}
+
+/// A profile file.
+#[derive(Debug, Args)]
+pub struct ProfileFile {
+    /// The profile file (YAML or JSON, REST field names).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// One profile.
+#[derive(Debug, Args)]
+pub struct ProfileItem {
+    /// NAME:VERSION
+    pub profile: String,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// The versions of one name, or every profile.
+#[derive(Debug, Args)]
+pub struct ProfileList {
+    /// A profile name.
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// A change to one profile.
+#[derive(Debug, Args)]
+pub struct ProfileUpdate {
+    /// NAME:VERSION
+    pub profile: String,
+    /// The file of fields to change (YAML or JSON).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub common: Common,
 }
 
 /// Creating a keystore or truststore: a YAML/JSON FILE with the REST fields, or `--file`

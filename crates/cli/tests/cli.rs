@@ -35,6 +35,26 @@ fn wait_for_port(port: u16) {
     }
 }
 
+/// Waits until the server answers `/healthz`, i.e. has finished starting.
+fn wait_for_health(port: u16) {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answered = TcpStream::connect(("127.0.0.1", port)).ok().and_then(|mut s| {
+            s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+            s.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").ok()?;
+            let mut text = String::new();
+            s.read_to_string(&mut text).ok()?;
+            text.contains("\"ok\"").then_some(())
+        });
+        if answered.is_some() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the server did not answer /healthz within 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 struct Env {
     dir: tempfile::TempDir,
     server: String,
@@ -549,4 +569,120 @@ fn manages_keystores_truststores_and_entries_without_ever_showing_the_key() {
         assert!(!bytes.windows(der.len()).any(|w| w == der.as_slice()), "key DER in the {what}");
         assert!(!text.contains("p12-Secret-pw"), "password in the {what}");
     }
+}
+
+/// Sends one HTTP/1.0 request over TLS with `openssl s_client`; the answer, or None when
+/// the handshake failed.
+fn over_tls(port: u16, tls_flag: &str, request: &str) -> Option<String> {
+    use std::io::Write;
+    let mut child = Command::new("openssl")
+        .args([
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            tls_flag,
+            "-quiet",
+            "-ign_eof",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(request.as_bytes()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.starts_with("HTTP/").then_some(text)
+}
+
+fn http_request(method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> String {
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let body = body.unwrap_or("");
+    format!(
+        "{method} {path} HTTP/1.0\r\nHost: localhost\r\n{auth}Content-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[test]
+fn serves_over_tls_through_a_server_profile_and_reloads_it_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+    let child = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir.path().join("data"))
+        .args(["--tls-server-profile", "tls-server-profile-default:1.0.0"])
+        .env("TLSDECK_ADMIN_PASSWORD", PASSWORD)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let _serve = Running(child);
+    wait_for_port(port);
+
+    let health = over_tls(port, "-tls1_2", &http_request("GET", "/healthz", None, None));
+    assert!(health.is_some_and(|h| h.contains("\"status\":\"ok\"")), "TLS 1.2 serves the API");
+    let login =
+        format!(r#"{{"username":"admin","password":"{PASSWORD}","realm":"admin/default-idp-1"}}"#);
+    let answer = over_tls(port, "-tls1_3", &http_request("POST", "/api/token", None, Some(&login)))
+        .expect("TLS 1.3 handshake");
+    let json = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
+    let token: Value = serde_json::from_str(json).unwrap();
+    let token = token["access_token"].as_str().unwrap();
+
+    let path = "/api/orgs/admin/tls-server-profiles/tls-server-profile-default/1.0.0";
+    let patch = r#"{"protocols": ["tls_v1.3"]}"#;
+    let answer = over_tls(port, "-tls1_3", &http_request("PATCH", path, Some(token), Some(patch)));
+    assert!(answer.is_some_and(|a| a.starts_with("HTTP/1.0 200")), "the profile changed");
+
+    assert!(
+        over_tls(port, "-tls1_2", &http_request("GET", "/healthz", None, None)).is_none(),
+        "new connections follow the changed profile: TLS 1.2 is refused"
+    );
+    assert!(over_tls(port, "-tls1_3", &http_request("GET", "/healthz", None, None)).is_some());
+}
+
+#[test]
+fn refuses_to_start_with_a_master_key_that_does_not_open_the_stored_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = |key: Option<&str>| {
+        let port = free_port();
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(dir.path().join("data"))
+            .env("TLSDECK_ADMIN_PASSWORD", PASSWORD)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Some(k) = key {
+            cmd.env("TLSDECK_MASTER_KEY", k);
+        }
+        (cmd.spawn().unwrap(), port)
+    };
+    let (first, port) = start(None);
+    let mut first = Running(first);
+    wait_for_health(port);
+    let _ = first.0.kill();
+    let _ = first.0.wait();
+
+    let (second, _) = start(Some(&"ab".repeat(32)));
+    let mut second = Running(second);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while second.0.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the server started with the wrong master key");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut second.0.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(!second.0.wait().unwrap().success());
+    assert!(err.contains("master key does not open"), "{err}");
 }

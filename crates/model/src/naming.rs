@@ -146,7 +146,9 @@ mod tests {
     fn checks_names() {
         assert!(Name::parse("a").is_ok());
         assert!(Name::parse("a-1").is_ok());
-        for bad in ["", "-a", "a-", "A", "a_b", &"a".repeat(64), "0f5b3e2c-9d1a-4a8b-8c7d-6e5f4a3b2c1d"] {
+        for bad in
+            ["", "-a", "a-", "A", "a_b", &"a".repeat(64), "0f5b3e2c-9d1a-4a8b-8c7d-6e5f4a3b2c1d"]
+        {
             assert!(Name::parse(bad).is_err(), "{bad}");
         }
     }

@@ -4,7 +4,7 @@
 use tlsdeck_engine::{
     ClientContext, EngineError, Identity, ProbeOptions, ProbeReport, Target, Trust,
 };
-use tlsdeck_store::{Org, Store, StoreError, StoredProfile};
+use tlsdeck_store::{Org, Store, StoreError, StoreLink, StoredProfile};
 
 use crate::AppState;
 use crate::keystores::seal_context;
@@ -20,20 +20,20 @@ pub enum MaterialError {
     Unseal(String),
 }
 
-/// The trust anchors a profile verifies with: its truststore, or the system's when none.
-pub fn trust(store: &dyn Store, p: &StoredProfile) -> Result<Trust, MaterialError> {
-    let Some(link) = &p.truststore else { return Ok(Trust::System) };
+/// The trust anchors of a truststore, or the system's when none is linked.
+pub fn trust(store: &dyn Store, truststore: Option<&StoreLink>) -> Result<Trust, MaterialError> {
+    let Some(link) = truststore else { return Ok(Trust::System) };
     let entries = store.truststore_entries(link.id)?;
     Ok(Trust::Certificates(entries.into_iter().map(|e| e.der).collect()))
 }
 
-/// The client certificate a profile presents, with its key unsealed.
+/// The chain and unsealed key of a keystore, when one is linked.
 pub fn identity(
     state: &AppState,
     org: &Org,
-    p: &StoredProfile,
+    keystore: Option<&StoreLink>,
 ) -> Result<Option<Identity>, MaterialError> {
-    let Some(link) = &p.keystore else { return Ok(None) };
+    let Some(link) = keystore else { return Ok(None) };
     let ks = state.store.keystore(org.id, &link.id.to_string())?;
     let key = state
         .master_key
@@ -52,15 +52,40 @@ pub fn probe(
     opts: &ProbeOptions,
 ) -> ProbeReport {
     let insecure = p.profile.insecure_server_connections;
+    let mut material_error = None;
     let built = state.contexts.get_or_build(&p.id.to_string(), &p.revision.to_string(), || {
-        let (trust, identity) =
-            load(state, org, p).map_err(|e| EngineError::Trust(e.to_string()))?;
+        let (trust, identity) = load(state, org, p).map_err(|e| {
+            let message = e.to_string();
+            material_error = Some(message.clone());
+            EngineError::Identity(message)
+        })?;
         ClientContext::build_with_identity(&p.profile, &trust, identity.as_ref())
     });
-    match built {
-        Ok(ctx) => ctx.probe(target, opts),
-        Err(e) => ProbeReport::not_started(target, insecure, e.to_string()),
+    match (built, material_error) {
+        (Ok(ctx), _) => ctx.probe(target, opts),
+        (Err(_), Some(message)) => ProbeReport::not_started(target, insecure, message),
+        (Err(e), None) => ProbeReport::not_started(target, insecure, e.to_string()),
     }
+}
+
+/// Fails when the master key does not open the org's sealed keys: a different
+/// `TLSDECK_MASTER_KEY` than the one they were sealed with would otherwise surface only at
+/// the first handshake.
+pub fn check_master_key(state: &AppState) -> anyhow::Result<()> {
+    for org in state.store.list_orgs()? {
+        let (_, keystores) = state.store.list_keystores(org.id, tlsdeck_store::Page::default())?;
+        if let Some(ks) = keystores.first()
+            && state.master_key.open(&ks.sealed_key, &seal_context(&org)).is_err()
+        {
+            anyhow::bail!(
+                "the master key does not open the private key of keystore {} in org {}: start \
+                 with the master key the store was sealed with (TLSDECK_MASTER_KEY or master.key)",
+                ks.labels.name,
+                org.name
+            );
+        }
+    }
+    Ok(())
 }
 
 fn load(
@@ -68,5 +93,6 @@ fn load(
     org: &Org,
     p: &StoredProfile,
 ) -> Result<(Trust, Option<Identity>), MaterialError> {
-    Ok((trust(state.store.as_ref(), p)?, identity(state, org, p)?))
+    let trust = trust(state.store.as_ref(), p.truststore.as_ref())?;
+    Ok((trust, identity(state, org, p.keystore.as_ref())?))
 }

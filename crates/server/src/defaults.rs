@@ -1,32 +1,70 @@
 //! The defaults a new store starts with, as in the source product: `default-truststore`
 //! (the operating system's CA bundle), `default-keystore` (a generated key and self-signed
-//! certificate) and `tls-client-profile-default:1.0.0` using the default truststore.
+//! certificate), `tls-client-profile-default:1.0.0` using the default truststore and
+//! `tls-server-profile-default:1.0.0` using the default keystore.
 //!
 //! They are made once per store; deleted later, they stay deleted.
 
 use serde_json::json;
-use tlsdeck_model::ClientProfile;
+use tlsdeck_model::{ClientProfile, ServerProfile};
 use tlsdeck_pki::{self as pki, MasterKey};
 use tlsdeck_store::{Labels, NewEntry, NewKeystore, Org, ProfileRefs, Store, StoreError};
 use uuid::Uuid;
 
 use crate::keystores::seal_context;
 
-/// The store fact that records that the defaults were made.
+/// The store fact that records that the first defaults were made.
 const MADE: &str = "defaults_created";
+/// The store fact that records that the default server profile was made.
+const SERVER_PROFILE_MADE: &str = "default_server_profile_created";
 
-/// Makes the defaults in the `admin` org unless this store already made them once.
+/// Makes the defaults in the `admin` org unless this store already made them once; a store
+/// made before server profiles existed gains the default server profile on its next start.
 pub fn ensure_defaults(store: &dyn Store, master_key: &MasterKey) -> anyhow::Result<()> {
-    if store.meta(MADE)?.is_some() {
-        return Ok(());
-    }
     let org = store.org(crate::ADMIN_ORG)?;
-    let truststore = default_truststore(store, &org)?;
-    default_keystore(store, &org, master_key)?;
-    default_profile(store, &org, truststore)?;
-    store.set_meta_once(MADE, &chrono::Utc::now().to_rfc3339())?;
-    tracing::info!(org = %org.name, "created the default truststore, keystore and client profile");
+    if store.meta(MADE)?.is_none() {
+        let truststore = default_truststore(store, &org)?;
+        default_keystore(store, &org, master_key)?;
+        default_profile(store, &org, truststore)?;
+        store.set_meta_once(MADE, &chrono::Utc::now().to_rfc3339())?;
+        tracing::info!(org = %org.name, "created the default truststore, keystore and client profile");
+    }
+    if store.meta(SERVER_PROFILE_MADE)?.is_none() {
+        default_server_profile(store, &org)?;
+        store.set_meta_once(SERVER_PROFILE_MADE, &chrono::Utc::now().to_rfc3339())?;
+    }
     Ok(())
+}
+
+/// `tls-server-profile-default:1.0.0`, using the default keystore (an EC key, hence the
+/// ECDSA suites), when that keystore still exists.
+fn default_server_profile(store: &dyn Store, org: &Org) -> anyhow::Result<()> {
+    let keystore = match store.keystore(org.id, "default-keystore") {
+        Ok(k) => k,
+        Err(StoreError::NotFound) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let profile = ServerProfile::from_json(&json!({
+        "title": "Default TLS server profile",
+        "name": "tls-server-profile-default",
+        "version": "1.0.0",
+        "protocols": ["tls_v1.2", "tls_v1.3"],
+        "keystore": "default-keystore",
+        "ciphers": [
+            "TLS_AES_256_GCM_SHA384",
+            "TLS_CHACHA20_POLY1305_SHA256",
+            "TLS_AES_128_GCM_SHA256",
+            "ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+            "ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+            "ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        ],
+    }))
+    .map_err(|e| anyhow::anyhow!("the default server profile is invalid: {e}"))?;
+    let refs = ProfileRefs { keystore: Some(keystore.id), truststore: None };
+    match store.create_server_profile(org.id, &profile, refs) {
+        Ok(_) | Err(StoreError::Conflict(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn default_truststore(store: &dyn Store, org: &Org) -> anyhow::Result<Option<Uuid>> {

@@ -7,10 +7,12 @@ mod bootstrap;
 mod common;
 mod defaults;
 mod keystores;
+mod kinds;
 mod metrics;
 mod permissions;
 mod problem;
 mod profiles;
+mod tls;
 mod truststores;
 
 use std::net::SocketAddr;
@@ -22,6 +24,8 @@ use axum::Router;
 use axum::routing::{get, post};
 use chrono::{DateTime, SecondsFormat, Utc};
 use tlsdeck_engine::ContextCache;
+
+use crate::kinds::{ClientKind, ProfileKind, ServerKind};
 use tlsdeck_pki::MasterKey;
 use tlsdeck_store::{SqliteStore, Store, StoreError};
 
@@ -30,6 +34,9 @@ pub use bootstrap::{ADMIN_ORG, ADMIN_REALM, ADMIN_USER, Bootstrap, PASSWORD_ENV,
 pub use defaults::ensure_defaults;
 pub use problem::Problem;
 
+/// The largest request body: room for a 4 MiB upload in base64 inside JSON.
+const MAX_BODY: usize = 8 << 20;
+
 /// What `tlsdeck serve` was asked for.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -37,6 +44,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Where the SQLite file and first-start files live.
     pub data_dir: PathBuf,
+    /// Serve over TLS through this `admin` org server profile (`NAME:VERSION`).
+    pub tls_server_profile: Option<String>,
 }
 
 /// What every handler shares.
@@ -86,27 +95,41 @@ impl AppState {
     }
 }
 
+/// The routes every kind of profile has.
+fn profile_routes<K: ProfileKind>(router: Router<AppState>) -> Router<AppState> {
+    let collection = format!("/api/orgs/{{org}}/{}", K::COLLECTION);
+    router
+        .route(
+            &collection,
+            get(profiles::list::<K>).post(profiles::create::<K>).delete(profiles::clear::<K>),
+        )
+        .route(
+            &format!("{collection}/{{name}}"),
+            get(profiles::get_name_or_id::<K>)
+                .patch(profiles::patch_by_id::<K>)
+                .delete(profiles::delete_by_id::<K>),
+        )
+        .route(
+            &format!("{collection}/{{name}}/{{version}}"),
+            get(profiles::get::<K>).patch(profiles::patch::<K>).delete(profiles::delete::<K>),
+        )
+        .route(
+            &format!("{collection}/{{name}}/{{version}}/effective"),
+            get(profiles::effective::<K>),
+        )
+}
+
 /// Every route of the API.
 pub fn router(state: AppState) -> Router {
     let item = "/api/orgs/{org}/tls-client-profiles/{name}/{version}";
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
         .route("/api/token", post(auth::issue_token).delete(auth::revoke_token))
-        .route(
-            "/api/orgs/{org}/tls-client-profiles",
-            get(profiles::list).post(profiles::create).delete(profiles::clear),
-        )
-        .route(
-            "/api/orgs/{org}/tls-client-profiles/{name}",
-            get(profiles::get_name_or_id)
-                .patch(profiles::patch_by_id)
-                .delete(profiles::delete_by_id),
-        )
-        .route(item, get(profiles::get).patch(profiles::patch).delete(profiles::delete))
-        .route(&format!("{item}/effective"), get(profiles::effective))
         .route(&format!("{item}/lint"), get(profiles::lint))
-        .route(&format!("{item}/probe"), post(profiles::probe))
+        .route(&format!("{item}/probe"), post(profiles::probe));
+    let router = profile_routes::<ClientKind>(router);
+    profile_routes::<ServerKind>(router)
         .route(
             "/api/orgs/{org}/keystores",
             get(keystores::list).post(keystores::create).delete(keystores::clear),
@@ -132,6 +155,7 @@ pub fn router(state: AppState) -> Router {
             get(truststores::get_entry).delete(truststores::delete_entry),
         )
         .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(problem_for_bare_errors))
         .with_state(state)
 }
@@ -151,7 +175,7 @@ async fn problem_for_bare_errors(resp: axum::response::Response) -> axum::respon
     }
     let detail = match status {
         StatusCode::METHOD_NOT_ALLOWED => "this method is not allowed on this path",
-        StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large",
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than 8 MiB",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "the request body has an unsupported media type",
         _ => "the request could not be served",
     };
@@ -175,6 +199,8 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let dir = &config.data_dir;
     create_private_dir(dir)
         .with_context(|| format!("cannot use {} as the data dir", dir.display()))?;
+    // The master key first: a bad one must stop the start before anything is written.
+    let master_key = MasterKey::from_env_or_file(dir)?;
     let store: Arc<dyn Store> = Arc::new(
         SqliteStore::open(&dir.join("tlsdeck.db"))
             .with_context(|| format!("cannot open the store in {}", dir.display()))?,
@@ -194,12 +220,26 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     // Load OpenSSL's legacy provider once, up front, so that every part of the process sees
     // the same algorithms whether or not an old PKCS#12 file was read yet.
     tlsdeck_pki::ensure_legacy_provider();
-    let master_key = MasterKey::from_env_or_file(dir)?;
     ensure_defaults(store.as_ref(), &master_key)?;
-    let state = AppState::new(store, master_key, format!("http://{addr}"));
-    tracing::info!(%addr, data_dir = %dir.display(), "listening");
-    println!("tlsdeck listening on http://{addr}");
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    let scheme = if config.tls_server_profile.is_some() { "https" } else { "http" };
+    let state = AppState::new(store, master_key, format!("{scheme}://{addr}"));
+    apply::check_master_key(&state)?;
+    let app = router(state.clone());
+    println!("tlsdeck listening on {scheme}://{addr}");
+
+    match &config.tls_server_profile {
+        None => {
+            tracing::info!(%addr, data_dir = %dir.display(), "listening");
+            axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+        }
+        Some(profile) => {
+            let org = state.store.org(ADMIN_ORG)?;
+            let tls = tls::TlsListener::start(listener, state, org, profile)
+                .with_context(|| format!("cannot serve through TLS server profile {profile}"))?;
+            tracing::info!(%addr, profile = %profile, data_dir = %dir.display(), "listening over TLS");
+            axum::serve(tls, app).with_graceful_shutdown(shutdown_signal()).await?;
+        }
+    }
     Ok(())
 }
 

@@ -1,7 +1,9 @@
-//! `/api/orgs/{org}/tls-client-profiles`: list, create, read, merge-patch, delete, clear,
-//! and the extras that apply a profile: effective settings, lint and probe.
+//! `/api/orgs/{org}/tls-client-profiles` and `/tls-server-profiles`: list, create, read,
+//! merge-patch, delete, clear, effective settings; and for client profiles lint and probe.
+//! Every handler is written once, over [`ProfileKind`].
 
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use axum::Json;
@@ -11,52 +13,54 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use tlsdeck_engine::{ProbeOptions, Target};
-use tlsdeck_model::{ClientProfile, StoreRef, ValidationErrors, Visibility, lint};
-use tlsdeck_store::{Org, ProfileRefs, StoredProfile};
+use tlsdeck_model::{StoreRef, ValidationErrors, lint};
+use tlsdeck_store::{Org, ProfileRefs, Stored};
 use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::common::{check_confirm, expected_revision, merge_patch, org_url, parse_page};
+use crate::kinds::{ClientKind, ProfileKind};
 use crate::permissions::Permission::{SettingsManage, SettingsView};
 use crate::problem::Problem;
 use crate::{AppState, body};
 
-const COLLECTION: &str = "tls-client-profiles";
-
-/// How a request names one profile.
-enum Locator {
-    NameVersion(String, String),
-    Id(Uuid),
+/// How a request names one profile of kind `K`.
+enum Locator<K> {
+    NameVersion(String, String, PhantomData<K>),
+    Id(Uuid, PhantomData<K>),
 }
 
-impl Locator {
-    async fn fetch(&self, state: &AppState, org: &Org) -> Result<StoredProfile, Problem> {
+impl<K: ProfileKind> Locator<K> {
+    fn name_version(name: String, version: String) -> Self {
+        Self::NameVersion(name, version, PhantomData)
+    }
+
+    async fn fetch(&self, state: &AppState, org: &Org) -> Result<Stored<K::Profile>, Problem> {
         let org_id = org.id;
         let found = match self {
-            Self::NameVersion(n, v) => {
+            Self::NameVersion(n, v, _) => {
                 let (n, v) = (n.clone(), v.clone());
-                state.run(move |s| s.client_profile(org_id, &n, &v)).await
+                state.run(move |s| K::by_name(s, org_id, &n, &v)).await
             }
-            Self::Id(id) => {
+            Self::Id(id, _) => {
                 let id = *id;
-                state.run(move |s| s.client_profile_by_id(org_id, id)).await
+                state.run(move |s| K::by_id(s, org_id, id)).await
             }
         };
         found.map_err(|p| match (p.status(), self) {
-            (StatusCode::NOT_FOUND, Self::NameVersion(n, v)) => {
-                Problem::not_found(format!("no TLS client profile {n}:{v} in org {}", org.name))
+            (StatusCode::NOT_FOUND, Self::NameVersion(n, v, _)) => {
+                Problem::not_found(format!("no {} {n}:{v} in org {}", K::LABEL, org.name))
             }
-            (StatusCode::NOT_FOUND, Self::Id(id)) => Problem::not_found(format!(
-                "no TLS client profile with id {id} in org {}",
-                org.name
-            )),
+            (StatusCode::NOT_FOUND, Self::Id(id, _)) => {
+                Problem::not_found(format!("no {} with id {id} in org {}", K::LABEL, org.name))
+            }
             _ => p,
         })
     }
 }
 
 /// `GET /api/orgs/{org}/tls-client-profiles`.
-pub async fn list(
+pub async fn list<K: ProfileKind>(
     State(state): State<AppState>,
     caller: Caller,
     Path(org): Path<String>,
@@ -65,12 +69,12 @@ pub async fn list(
     let org = caller.authorize(&state, &org, SettingsView).await?;
     let page = parse_page(&query)?;
     let org_id = org.id;
-    let (total, items) = state.run(move |s| s.list_client_profiles(org_id, None, page)).await?;
-    Ok(Json(collection(&state, &org, total, &items)))
+    let (total, items) = state.run(move |s| K::list(s, org_id, None, page)).await?;
+    Ok(Json(collection::<K>(&state, &org, total, &items)))
 }
 
 /// `POST /api/orgs/{org}/tls-client-profiles`.
-pub async fn create(
+pub async fn create<K: ProfileKind>(
     State(state): State<AppState>,
     caller: Caller,
     Path(org): Path<String>,
@@ -78,37 +82,39 @@ pub async fn create(
 ) -> Result<Response, Problem> {
     let org = caller.authorize(&state, &org, SettingsManage).await?;
     let input: Value = body::parse(&raw)?;
-    let profile = ClientProfile::from_json(&input)?;
-    let refs = check_rules(&state, &org, &profile).await?;
+    let profile = K::parse(&input)?;
+    let refs = check_rules::<K>(&state, &org, &profile).await?;
 
     let org_id = org.id;
-    let stored = state.run(move |s| s.create_client_profile(org_id, &profile, refs)).await?;
-    tracing::info!(org = %org.name, profile = %key(&stored), user = %caller.user.username, "created TLS client profile");
-    let mut resp = item_response(&state, &org, &stored, StatusCode::CREATED);
-    if let Ok(loc) = HeaderValue::from_str(&item_url(&state, &org, &stored)) {
+    let stored = state.run(move |s| K::create(s, org_id, &profile, refs)).await?;
+    tracing::info!(org = %org.name, profile = %K::key(&stored.profile), kind = K::TYPE,
+        user = %caller.user.username, "created profile");
+    let mut resp = item_response::<K>(&state, &org, &stored, StatusCode::CREATED);
+    if let Ok(loc) = HeaderValue::from_str(&item_url::<K>(&state, &org, stored.id)) {
         resp.headers_mut().insert(header::LOCATION, loc);
     }
     Ok(resp)
 }
 
 /// `DELETE /api/orgs/{org}/tls-client-profiles?confirm={org}`.
-pub async fn clear(
+pub async fn clear<K: ProfileKind>(
     State(state): State<AppState>,
     caller: Caller,
     Path(org): Path<String>,
     Query(q): Query<crate::common::ClearQuery>,
 ) -> Result<Json<Value>, Problem> {
     let org = caller.authorize(&state, &org, SettingsManage).await?;
-    check_confirm(q.confirm.as_deref(), &org, "TLS client profile")?;
+    check_confirm(q.confirm.as_deref(), &org, K::LABEL)?;
     let org_id = org.id;
-    let deleted = state.run(move |s| s.clear_client_profiles(org_id)).await?;
-    tracing::info!(org = %org.name, deleted, user = %caller.user.username, "cleared TLS client profiles");
+    let deleted = state.run(move |s| K::clear(s, org_id)).await?;
+    tracing::info!(org = %org.name, deleted, kind = K::TYPE, user = %caller.user.username,
+        "cleared profiles");
     Ok(Json(json!({ "deleted": deleted })))
 }
 
 /// `GET /api/orgs/{org}/tls-client-profiles/{name}`: the versions of a name, or one
 /// profile when the segment is the id of one.
-pub async fn get_name_or_id(
+pub async fn get_name_or_id<K: ProfileKind>(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, segment)): Path<(String, String)>,
@@ -117,8 +123,8 @@ pub async fn get_name_or_id(
     let org = caller.authorize(&state, &org, SettingsView).await?;
     if let Ok(id) = Uuid::parse_str(&segment) {
         let org_id = org.id;
-        match state.run(move |s| s.client_profile_by_id(org_id, id)).await {
-            Ok(stored) => return Ok(item_response(&state, &org, &stored, StatusCode::OK)),
+        match state.run(move |s| K::by_id(s, org_id, id)).await {
+            Ok(stored) => return Ok(item_response::<K>(&state, &org, &stored, StatusCode::OK)),
             Err(p) if p.status() == StatusCode::NOT_FOUND => {}
             Err(p) => return Err(p),
         }
@@ -126,82 +132,81 @@ pub async fn get_name_or_id(
     let page = parse_page(&query)?;
     let org_id = org.id;
     let name = segment.clone();
-    let (total, items) =
-        state.run(move |s| s.list_client_profiles(org_id, Some(&name), page)).await?;
+    let (total, items) = state.run(move |s| K::list(s, org_id, Some(&name), page)).await?;
     if total == 0 {
         return Err(Problem::not_found(format!(
-            "no TLS client profile named {segment} in org {}",
+            "no {} named {segment} in org {}",
+            K::LABEL,
             org.name
         )));
     }
-    Ok(Json(collection(&state, &org, total, &items)).into_response())
+    Ok(Json(collection::<K>(&state, &org, total, &items)).into_response())
 }
 
 /// `GET .../{name}/{version}`.
-pub async fn get(
+pub async fn get<K: ProfileKind>(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, name, version)): Path<(String, String, String)>,
 ) -> Result<Response, Problem> {
     let org = caller.authorize(&state, &org, SettingsView).await?;
-    let stored = Locator::NameVersion(name, version).fetch(&state, &org).await?;
-    Ok(item_response(&state, &org, &stored, StatusCode::OK))
+    let stored = Locator::<K>::name_version(name, version).fetch(&state, &org).await?;
+    Ok(item_response::<K>(&state, &org, &stored, StatusCode::OK))
 }
 
 /// `PATCH .../{name}/{version}`: JSON merge patch, guarded by `If-Match`.
-pub async fn patch(
+pub async fn patch<K: ProfileKind>(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, name, version)): Path<(String, String, String)>,
     headers: HeaderMap,
     raw: Bytes,
 ) -> Result<Response, Problem> {
-    update(state, caller, org, Locator::NameVersion(name, version), headers, raw).await
+    update(state, caller, org, Locator::<K>::name_version(name, version), headers, raw).await
 }
 
 /// `PATCH .../{id}`.
-pub async fn patch_by_id(
+pub async fn patch_by_id<K: ProfileKind>(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, id)): Path<(String, String)>,
     headers: HeaderMap,
     raw: Bytes,
 ) -> Result<Response, Problem> {
-    let locator = parse_id_locator(&id)?;
+    let locator = parse_id_locator::<K>(&id)?;
     update(state, caller, org, locator, headers, raw).await
 }
 
 /// `DELETE .../{name}/{version}`, guarded by `If-Match` when sent.
-pub async fn delete(
+pub async fn delete<K: ProfileKind>(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, name, version)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<StatusCode, Problem> {
-    remove(state, caller, org, Locator::NameVersion(name, version), headers).await
+    remove(state, caller, org, Locator::<K>::name_version(name, version), headers).await
 }
 
 /// `DELETE .../{id}`.
-pub async fn delete_by_id(
+pub async fn delete_by_id<K: ProfileKind>(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<StatusCode, Problem> {
-    let locator = parse_id_locator(&id)?;
+    let locator = parse_id_locator::<K>(&id)?;
     remove(state, caller, org, locator, headers).await
 }
 
 /// `GET .../{name}/{version}/effective`: the exact OpenSSL settings the profile compiles to.
-pub async fn effective(
+pub async fn effective<K: ProfileKind>(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, name, version)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, Problem> {
     let org = caller.authorize(&state, &org, SettingsView).await?;
-    let stored = Locator::NameVersion(name, version).fetch(&state, &org).await?;
-    let settings = tlsdeck_engine::effective(&stored.profile);
-    Ok(Json(serde_json::to_value(settings).unwrap_or_default()))
+    let stored = Locator::<K>::name_version(name, version).fetch(&state, &org).await?;
+    Ok(Json(K::effective(&stored.profile)))
 }
 
 /// `GET .../{name}/{version}/lint`: the grade and warnings.
@@ -211,10 +216,10 @@ pub async fn lint(
     Path((org, name, version)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, Problem> {
     let org = caller.authorize(&state, &org, SettingsView).await?;
-    let stored = Locator::NameVersion(name, version).fetch(&state, &org).await?;
+    let stored = Locator::<ClientKind>::name_version(name, version).fetch(&state, &org).await?;
     Ok(Json(json!({
         "grade": lint::grade(&stored.profile),
-        "warnings": warnings(&stored.profile),
+        "warnings": ClientKind::warnings(&stored.profile),
     })))
 }
 
@@ -270,8 +275,8 @@ pub async fn probe(
 ) -> Result<Json<Value>, Problem> {
     let org = caller.authorize(&state, &org, SettingsView).await?;
     let (target, timeout) = parse_probe_request(&body::parse::<Value>(&raw)?)?;
-    let stored = Locator::NameVersion(name, version).fetch(&state, &org).await?;
-    tracing::debug!(org = %org.name, profile = %key(&stored), target = %target, "probe");
+    let stored = Locator::<ClientKind>::name_version(name, version).fetch(&state, &org).await?;
+    tracing::debug!(org = %org.name, profile = %ClientKind::key(&stored.profile), %target, "probe");
 
     let run = state.clone();
     let report = tokio::task::spawn_blocking(move || {
@@ -282,11 +287,11 @@ pub async fn probe(
     Ok(Json(serde_json::to_value(report).unwrap_or_default()))
 }
 
-async fn update(
+async fn update<K: ProfileKind>(
     state: AppState,
     caller: Caller,
     org: String,
-    locator: Locator,
+    locator: Locator<K>,
     headers: HeaderMap,
     raw: Bytes,
 ) -> Result<Response, Problem> {
@@ -298,9 +303,9 @@ async fn update(
         return Err(Problem::invalid(errs));
     }
     let stored = locator.fetch(&state, &org).await?;
-    let expected = expected_revision(&headers, &etag(&stored), stored.revision)?;
+    let expected = expected_revision(&headers, &etag(stored.id, stored.revision), stored.revision)?;
 
-    let mut merged = stored.profile.to_input();
+    let mut merged = K::to_input(&stored.profile);
     for field in ["keystore", "truststore"] {
         // A patch naming a store either way replaces the reference whichever way it was made.
         let url_field = format!("{field}_url");
@@ -312,38 +317,38 @@ async fn update(
         }
     }
     merge_patch(&mut merged, &patch);
-    let profile = ClientProfile::from_json(&merged)?;
-    let refs = check_rules(&state, &org, &profile).await?;
+    let profile = K::parse(&merged)?;
+    let refs = check_rules::<K>(&state, &org, &profile).await?;
 
     let (org_id, id) = (org.id, stored.id);
-    let updated = state
-        .run(move |s| s.update_client_profile(org_id, id, Some(expected), &profile, refs))
-        .await?;
-    tracing::info!(org = %org.name, profile = %key(&updated), revision = updated.revision,
-        user = %caller.user.username, "updated TLS client profile");
-    Ok(item_response(&state, &org, &updated, StatusCode::OK))
+    let updated =
+        state.run(move |s| K::update(s, org_id, id, Some(expected), &profile, refs)).await?;
+    state.contexts.remove(&id.to_string());
+    tracing::info!(org = %org.name, profile = %K::key(&updated.profile), kind = K::TYPE,
+        revision = updated.revision, user = %caller.user.username, "updated profile");
+    Ok(item_response::<K>(&state, &org, &updated, StatusCode::OK))
 }
 
-async fn remove(
+async fn remove<K: ProfileKind>(
     state: AppState,
     caller: Caller,
     org: String,
-    locator: Locator,
+    locator: Locator<K>,
     headers: HeaderMap,
 ) -> Result<StatusCode, Problem> {
     let org = caller.authorize(&state, &org, SettingsManage).await?;
     let stored = locator.fetch(&state, &org).await?;
-    let expected = expected_revision(&headers, &etag(&stored), stored.revision)?;
+    let expected = expected_revision(&headers, &etag(stored.id, stored.revision), stored.revision)?;
     let (org_id, id) = (org.id, stored.id);
-    state.run(move |s| s.delete_client_profile(org_id, id, Some(expected))).await?;
+    state.run(move |s| K::delete(s, org_id, id, Some(expected))).await?;
     state.contexts.remove(&id.to_string());
-    tracing::info!(org = %org.name, profile = %key(&stored), user = %caller.user.username,
-        "deleted TLS client profile");
+    tracing::info!(org = %org.name, profile = %K::key(&stored.profile), kind = K::TYPE,
+        user = %caller.user.username, "deleted profile");
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn parse_id_locator(segment: &str) -> Result<Locator, Problem> {
-    Uuid::parse_str(segment).map(Locator::Id).map_err(|_| {
+fn parse_id_locator<K: ProfileKind>(segment: &str) -> Result<Locator<K>, Problem> {
+    Uuid::parse_str(segment).map(|id| Locator::Id(id, PhantomData)).map_err(|_| {
         Problem::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "name a profile by NAME/VERSION or by its id to change or delete it",
@@ -351,23 +356,31 @@ fn parse_id_locator(segment: &str) -> Result<Locator, Problem> {
     })
 }
 
-/// Rules beyond the profile's own: the org, the stores it names, and what the linked
-/// OpenSSL can really offer. Answers the ids of the stores it names.
-async fn check_rules(
+/// Rules beyond the profile's own: the stores it names (answering their ids), its org,
+/// what the linked OpenSSL can offer, and for server profiles the keystore's key type.
+async fn check_rules<K: ProfileKind>(
     state: &AppState,
     org: &Org,
-    p: &ClientProfile,
+    p: &K::Profile,
 ) -> Result<ProfileRefs, Problem> {
     let mut errs = ValidationErrors::default();
-    for w in tlsdeck_engine::warnings(p).into_iter().filter(|w| w.code == "no_usable_cipher") {
-        errs.push(w.field, w.message);
-    }
-    if org.org_type != "admin" && p.visibility != Visibility::Private {
-        errs.push("visibility", "only profiles of the admin org can be shared with other orgs");
-    }
-    let keystore = resolve(state, org, "keystore", p.keystore.as_ref(), &mut errs).await?;
-    let truststore = resolve(state, org, "truststore", p.truststore.as_ref(), &mut errs).await?;
+    let (keystore, truststore) = K::refs(p);
+    let keystore = resolve(state, org, "keystore", keystore, &mut errs).await?;
+    let truststore = resolve(state, org, "truststore", truststore, &mut errs).await?;
+    let key_type = match keystore {
+        Some(id) => leaf_key_type(state, org, id).await?,
+        None => None,
+    };
+    K::check(p, org, key_type.as_deref(), &mut errs);
     errs.into_result(ProfileRefs { keystore, truststore }).map_err(Problem::invalid)
+}
+
+/// The key type (`RSA`, `EC`, ...) of a keystore's leaf certificate.
+async fn leaf_key_type(state: &AppState, org: &Org, id: Uuid) -> Result<Option<String>, Problem> {
+    let org_id = org.id;
+    let chain = state.run(move |s| s.keystore(org_id, &id.to_string()).map(|k| k.chain)).await?;
+    let leaf = chain.first().and_then(|der| tlsdeck_pki::parse_certificate(der).ok());
+    Ok(leaf.map(|c| c.info.key_type))
 }
 
 /// The id of the keystore or truststore a profile names, or a field error when none exists.
@@ -400,28 +413,17 @@ async fn resolve(
     }
 }
 
-fn key(s: &StoredProfile) -> String {
-    format!("{}:{}", s.profile.name, s.profile.version)
+fn etag(id: Uuid, revision: i64) -> String {
+    format!("\"{id}-{revision}\"")
 }
 
-fn etag(s: &StoredProfile) -> String {
-    format!("\"{}-{}\"", s.id, s.revision)
-}
-
-fn item_url(state: &AppState, org: &Org, s: &StoredProfile) -> String {
-    format!("{}/{COLLECTION}/{}", org_url(state, org), s.id)
-}
-
-/// Model warnings and engine warnings together.
-fn warnings(p: &ClientProfile) -> Vec<tlsdeck_model::Warning> {
-    let mut all = lint::warnings(p);
-    all.extend(tlsdeck_engine::warnings(p));
-    all
+fn item_url<K: ProfileKind>(state: &AppState, org: &Org, id: Uuid) -> String {
+    format!("{}/{}/{id}", org_url(state, org), K::COLLECTION)
 }
 
 /// The JSON of one stored profile, shaped like the source product's.
-fn view(state: &AppState, org: &Org, s: &StoredProfile) -> Value {
-    let mut v = s.profile.to_input();
+fn view<K: ProfileKind>(state: &AppState, org: &Org, s: &Stored<K::Profile>) -> Value {
+    let mut v = K::to_input(&s.profile);
     let obj = v.as_object_mut().expect("a profile's input form is an object");
     obj.entry("summary").or_insert(Value::Null);
     let links =
@@ -431,26 +433,39 @@ fn view(state: &AppState, org: &Org, s: &StoredProfile) -> Value {
         obj.insert(format!("{field}_url"), url.map_or(Value::Null, Value::from));
         obj.insert(field.to_owned(), link.as_ref().map_or(Value::Null, |l| l.name.clone().into()));
     }
-    obj.insert("type".into(), "tls_client_profile".into());
+    obj.insert("type".into(), K::TYPE.into());
     obj.insert("api_version".into(), "2.0.0".into());
     obj.insert("id".into(), s.id.to_string().into());
     obj.insert("revision".into(), s.revision.into());
-    obj.insert("warnings".into(), serde_json::to_value(warnings(&s.profile)).unwrap_or_default());
+    obj.insert(
+        "warnings".into(),
+        serde_json::to_value(K::warnings(&s.profile)).unwrap_or_default(),
+    );
     obj.insert("created_at".into(), crate::rfc3339(s.created_at).into());
     obj.insert("updated_at".into(), crate::rfc3339(s.updated_at).into());
     obj.insert("org_url".into(), org_url(state, org).into());
-    obj.insert("url".into(), item_url(state, org, s).into());
+    obj.insert("url".into(), item_url::<K>(state, org, s.id).into());
     v
 }
 
-fn collection(state: &AppState, org: &Org, total: u64, items: &[StoredProfile]) -> Value {
-    let results: Vec<Value> = items.iter().map(|s| view(state, org, s)).collect();
+fn collection<K: ProfileKind>(
+    state: &AppState,
+    org: &Org,
+    total: u64,
+    items: &[Stored<K::Profile>],
+) -> Value {
+    let results: Vec<Value> = items.iter().map(|s| view::<K>(state, org, s)).collect();
     json!({ "total_results": total, "results": results })
 }
 
-fn item_response(state: &AppState, org: &Org, s: &StoredProfile, status: StatusCode) -> Response {
-    let mut resp = (status, Json(view(state, org, s))).into_response();
-    if let Ok(tag) = HeaderValue::from_str(&etag(s)) {
+fn item_response<K: ProfileKind>(
+    state: &AppState,
+    org: &Org,
+    s: &Stored<K::Profile>,
+    status: StatusCode,
+) -> Response {
+    let mut resp = (status, Json(view::<K>(state, org, s))).into_response();
+    if let Ok(tag) = HeaderValue::from_str(&etag(s.id, s.revision)) {
         resp.headers_mut().insert(header::ETAG, tag);
     }
     resp

@@ -420,7 +420,7 @@ async fn answers_every_error_as_problem_json() {
     assert!(r.headers.contains_key(header::ALLOW));
     assert_problem(&api.call("GET", "/api/nothing-here", None).await, StatusCode::NOT_FOUND);
 
-    let huge = "x".repeat(3 << 20);
+    let huge = "x".repeat(9 << 20);
     let req = Request::builder()
         .method("POST")
         .uri(PROFILES)

@@ -166,7 +166,8 @@ fn keeps_data_across_reopening_and_migrates_once() {
     let store = SqliteStore::open(&path).unwrap();
     let org = store.org("admin").unwrap();
     assert_eq!(store.client_profile(org.id, "a", "1.0.0").unwrap().revision, 1);
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600, "the database holds hashes: owner only");
 }
 

@@ -9,27 +9,44 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, ListArgs, ProfileList};
+use profiles::Kind::{Client, Server};
 use stores::Kind::{Keystores, Truststores};
 
 /// Runs the command the user asked for.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Serve { listen, data_dir } => serve(listen, data_dir),
+        Command::Serve { listen, data_dir, tls_server_profile } => {
+            serve(tlsdeck_server::ServerConfig { listen, data_dir, tls_server_profile })
+        }
         Command::Login { server, username, password, realm } => {
             session::login(&server, &username, &password, &realm)
         }
         Command::Logout { server } => session::logout(server.as_deref()),
         Command::Probe(args) => probe::run(&args),
-        Command::Create { file, common } => profiles::create(&file, &common),
-        Command::Get { profile, common } => profiles::get(&profile, &common),
-        Command::List { name: Some(name), common } => profiles::list_versions(&name, &common),
-        Command::List { name: None, common } | Command::ListAll { common } => {
-            profiles::list_all(&common)
+        Command::Create { file, common } => profiles::create(Client, &file, &common),
+        Command::Get { profile, common } => profiles::get(Client, &profile, &common),
+        Command::List { name: Some(name), common } => {
+            profiles::list_versions(Client, &name, &common)
         }
-        Command::Update { profile, file, common } => profiles::update(&profile, &file, &common),
-        Command::Delete { profile, common } => profiles::delete(&profile, &common),
-        Command::Clear { confirm, common } => profiles::clear(&confirm, &common),
+        Command::List { name: None, common } | Command::ListAll { common } => {
+            profiles::list_all(Client, &common)
+        }
+        Command::Update { profile, file, common } => {
+            profiles::update(Client, &profile, &file, &common)
+        }
+        Command::Delete { profile, common } => profiles::delete(Client, &profile, &common),
+        Command::Clear { confirm, common } => profiles::clear(Client, &confirm, &common),
+        Command::ServerCreate(a) => profiles::create(Server, &a.file, &a.common),
+        Command::ServerGet(a) => profiles::get(Server, &a.profile, &a.common),
+        Command::ServerList(ProfileList { name: Some(name), common }) => {
+            profiles::list_versions(Server, &name, &common)
+        }
+        Command::ServerList(ProfileList { name: None, common })
+        | Command::ServerListAll(ListArgs { common }) => profiles::list_all(Server, &common),
+        Command::ServerUpdate(a) => profiles::update(Server, &a.profile, &a.file, &a.common),
+        Command::ServerDelete(a) => profiles::delete(Server, &a.profile, &a.common),
+        Command::ServerClear(a) => profiles::clear(Server, &a.confirm, &a.common),
         Command::KeystoresCreate(a) => stores::create(Keystores, &a),
         Command::KeystoresGet(a) => stores::get(Keystores, &a),
         Command::KeystoresList(a) => stores::list(Keystores, &a.common),
@@ -49,8 +66,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn serve(listen: std::net::SocketAddr, data_dir: std::path::PathBuf) -> Result<ExitCode> {
+fn serve(config: tlsdeck_server::ServerConfig) -> Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(tlsdeck_server::serve(tlsdeck_server::ServerConfig { listen, data_dir }))?;
+    runtime.block_on(tlsdeck_server::serve(config))?;
     Ok(ExitCode::SUCCESS)
 }

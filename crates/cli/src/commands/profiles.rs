@@ -20,13 +20,38 @@ pub(super) fn client(common: &Common) -> Result<Client> {
     Ok(Client::new(&url, Some(cred.token), Duration::from_secs(60)))
 }
 
-fn collection(common: &Common) -> String {
-    format!("/api/orgs/{}/tls-client-profiles", segment(&common.org))
+/// Which kind of profile a command works on.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// `tls-client-profiles`.
+    Client,
+    /// `tls-server-profiles`.
+    Server,
 }
 
-fn item(common: &Common, arg: &str) -> Result<String> {
+impl Kind {
+    fn collection(self) -> &'static str {
+        match self {
+            Self::Client => "tls-client-profiles",
+            Self::Server => "tls-server-profiles",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Client => "TLS client profiles",
+            Self::Server => "TLS server profiles",
+        }
+    }
+}
+
+fn collection(kind: Kind, common: &Common) -> String {
+    format!("/api/orgs/{}/{}", segment(&common.org), kind.collection())
+}
+
+fn item(kind: Kind, common: &Common, arg: &str) -> Result<String> {
     let (name, version) = input::name_version(arg)?;
-    Ok(format!("{}/{}/{}", collection(common), segment(&name), segment(&version)))
+    Ok(format!("{}/{}/{}", collection(kind, common), segment(&name), segment(&version)))
 }
 
 fn show(value: &Value, common: &Common, default: Format) -> Result<ExitCode> {
@@ -36,33 +61,33 @@ fn show(value: &Value, common: &Common, default: Format) -> Result<ExitCode> {
 }
 
 /// Creates a profile from a file.
-pub fn create(file: &Path, common: &Common) -> Result<ExitCode> {
+pub fn create(kind: Kind, file: &Path, common: &Common) -> Result<ExitCode> {
     let body = input::read_file(file)?;
-    let answer = client(common)?.post(&collection(common), &body)?;
+    let answer = client(common)?.post(&collection(kind, common), &body)?;
     show(&answer.body, common, Format::Yaml)
 }
 
 /// Shows one profile.
-pub fn get(profile: &str, common: &Common) -> Result<ExitCode> {
-    let path = item(common, profile)?;
+pub fn get(kind: Kind, profile: &str, common: &Common) -> Result<ExitCode> {
+    let path = item(kind, common, profile)?;
     let answer = client(common)?.get(&path)?;
     show(&answer.body, common, Format::Yaml)
 }
 
 /// Lists the versions of one name.
-pub fn list_versions(name: &str, common: &Common) -> Result<ExitCode> {
-    let path = format!("{}/{}", collection(common), segment(name));
+pub fn list_versions(kind: Kind, name: &str, common: &Common) -> Result<ExitCode> {
+    let path = format!("{}/{}", collection(kind, common), segment(name));
     let answer = client(common)?.get(&path)?;
     show(&answer.body, common, Format::Table)
 }
 
 /// Lists every profile of the org, page by page.
-pub fn list_all(common: &Common) -> Result<ExitCode> {
+pub fn list_all(kind: Kind, common: &Common) -> Result<ExitCode> {
     let client = client(common)?;
     let mut results = Vec::new();
     let mut total = 0;
     for page in 0..MAX_PAGES {
-        let path = format!("{}?limit=1000&offset={}", collection(common), page * 1000);
+        let path = format!("{}?limit=1000&offset={}", collection(kind, common), page * 1000);
         let answer = client.get(&path)?;
         total = answer.body.get("total_results").and_then(Value::as_u64).unwrap_or(0);
         let items =
@@ -77,33 +102,33 @@ pub fn list_all(common: &Common) -> Result<ExitCode> {
 }
 
 /// Changes a profile with the fields of a file.
-pub fn update(profile: &str, file: &Path, common: &Common) -> Result<ExitCode> {
-    let path = item(common, profile)?;
+pub fn update(kind: Kind, profile: &str, file: &Path, common: &Common) -> Result<ExitCode> {
+    let path = item(kind, common, profile)?;
     let body = input::read_file(file)?;
     let answer = client(common)?.patch(&path, &body)?;
     show(&answer.body, common, Format::Yaml)
 }
 
 /// Deletes one profile.
-pub fn delete(profile: &str, common: &Common) -> Result<ExitCode> {
-    let path = item(common, profile)?;
+pub fn delete(kind: Kind, profile: &str, common: &Common) -> Result<ExitCode> {
+    let path = item(kind, common, profile)?;
     client(common)?.delete(&path)?;
     output::write(&common.output, &format!("deleted {profile}\n"))?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Deletes every profile of the org.
-pub fn clear(confirm: &str, common: &Common) -> Result<ExitCode> {
+pub fn clear(kind: Kind, confirm: &str, common: &Common) -> Result<ExitCode> {
     if confirm != common.org {
         let msg = format!("--confirm must repeat the org's name ({}) to clear it", common.org);
         return Err(crate::UsageError(msg).into());
     }
-    let path = format!("{}?confirm={}", collection(common), segment(confirm));
+    let path = format!("{}?confirm={}", collection(kind, common), segment(confirm));
     let answer = client(common)?.delete(&path)?;
     let n = answer.body.get("deleted").and_then(Value::as_u64).unwrap_or(0);
     output::write(
         &common.output,
-        &format!("deleted {n} TLS client profiles in org {}\n", common.org),
+        &format!("deleted {n} {} in org {}\n", kind.label(), common.org),
     )?;
     Ok(ExitCode::SUCCESS)
 }
