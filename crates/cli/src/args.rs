@@ -34,7 +34,7 @@ pub enum Command {
     },
     /// Log in to a server and save the token for later commands.
     Login {
-        /// The server's URL, e.g. http://127.0.0.1:7070.
+        /// The server's URL, e.g. http://127.0.0.1:7070 or https://localhost:7443.
         #[arg(short = 's', long)]
         server: String,
         /// Your username.
@@ -46,6 +46,9 @@ pub enum Command {
         /// The realm, e.g. admin/default-idp-1.
         #[arg(short = 'r', long)]
         realm: String,
+        /// PEM CA certificates that verify an https:// server (default: the system's).
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
     },
     /// End the saved token and forget it.
     Logout {

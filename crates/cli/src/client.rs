@@ -6,6 +6,7 @@ use anyhow::{Result, anyhow};
 use serde_json::Value;
 use ureq::Agent;
 use ureq::http::Response;
+use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig, TlsProvider, parse_pem};
 
 /// A client for one server, with a bearer token when logged in.
 #[derive(Debug)]
@@ -23,14 +24,39 @@ pub struct Answer {
 }
 
 impl Client {
-    /// A client for the server at `base`.
-    pub fn new(base: &str, token: Option<String>, timeout: Duration) -> Self {
+    /// A client for the server at `base`; an `https://` server is verified against the CA
+    /// certificates of `ca_pem`, or the system's when none are given.
+    pub fn new(
+        base: &str,
+        token: Option<String>,
+        timeout: Duration,
+        ca_pem: Option<&str>,
+    ) -> Result<Self> {
+        let roots = match ca_pem {
+            Some(pem) => {
+                let certs: Vec<Certificate<'static>> = parse_pem(pem.as_bytes())
+                    .filter_map(|item| match item {
+                        Ok(PemItem::Certificate(c)) => Some(Ok(c)),
+                        Ok(_) => None,
+                        Err(e) => Some(Err(e)),
+                    })
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| anyhow!("the CA file is not PEM: {e}"))?;
+                if certs.is_empty() {
+                    return Err(anyhow!("the CA file holds no certificate"));
+                }
+                RootCerts::new_with_certs(&certs)
+            }
+            None => RootCerts::PlatformVerifier,
+        };
+        let tls = TlsConfig::builder().provider(TlsProvider::NativeTls).root_certs(roots).build();
         let agent: Agent = Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(timeout))
+            .tls_config(tls)
             .build()
             .into();
-        Self { agent, base: base.trim_end_matches('/').to_owned(), token }
+        Ok(Self { agent, base: base.trim_end_matches('/').to_owned(), token })
     }
 
     fn url(&self, path: &str) -> String {

@@ -18,6 +18,9 @@ pub struct Credential {
     pub username: String,
     /// In which realm.
     pub realm: String,
+    /// The CA certificates (PEM) that verify an `https://` server, when not the system's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_pem: Option<String>,
 }
 
 /// Everything saved.

@@ -571,6 +571,51 @@ fn manages_keystores_truststores_and_entries_without_ever_showing_the_key() {
     }
 }
 
+/// The CLI logs in over https, trusting the certificate the listener presents (the default
+/// keystore's, made for localhost), and refuses to without it.
+fn cli_over_https(dir: &Path, port: u16) {
+    let shown = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}"), "-showcerts"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&shown.stdout);
+    let begin = text.find("-----BEGIN CERTIFICATE-----").expect("the listener's certificate");
+    let end = text.find("-----END CERTIFICATE-----").unwrap() + "-----END CERTIFICATE-----".len();
+    let ca = dir.join("listener.pem");
+    std::fs::write(&ca, format!("{}\n", &text[begin..end])).unwrap();
+
+    let server = format!("https://localhost:{port}");
+    let login = |ca: Option<&Path>| {
+        let mut cmd = Command::new(BIN);
+        cmd.args([
+            "login",
+            "-s",
+            &server,
+            "-u",
+            "admin",
+            "-p",
+            PASSWORD,
+            "-r",
+            "admin/default-idp-1",
+        ])
+        .env("TLSDECK_CONFIG_DIR", dir.join("config"));
+        if let Some(ca) = ca {
+            cmd.arg("--ca-file").arg(ca);
+        }
+        cmd.output().unwrap()
+    };
+    assert_eq!(login(None).status.code(), Some(1), "an untrusted listener is refused");
+    assert!(login(Some(&ca)).status.success());
+    let out = Command::new(BIN)
+        .args(["tls-server-profiles:list-all"])
+        .env("TLSDECK_CONFIG_DIR", dir.join("config"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tls-server-profile-default"));
+}
+
 /// Sends one HTTP/1.0 request over TLS with `openssl s_client`; the answer, or None when
 /// the handshake failed.
 fn over_tls(port: u16, tls_flag: &str, request: &str) -> Option<String> {
@@ -632,6 +677,7 @@ fn serves_over_tls_through_a_server_profile_and_reloads_it_without_a_restart() {
 
     let health = over_tls(port, "-tls1_2", &http_request("GET", "/healthz", None, None));
     assert!(health.is_some_and(|h| h.contains("\"status\":\"ok\"")), "TLS 1.2 serves the API");
+    cli_over_https(dir.path(), port);
     let login =
         format!(r#"{{"username":"admin","password":"{PASSWORD}","realm":"admin/default-idp-1"}}"#);
     let answer = over_tls(port, "-tls1_3", &http_request("POST", "/api/token", None, Some(&login)))

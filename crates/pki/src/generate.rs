@@ -20,21 +20,27 @@ use crate::key::PrivateKey;
 
 /// An EC P-256 key and a certificate for `common_name`, self-signed, valid for `days` days.
 ///
-/// The certificate names `common_name` as its subject CN and as its one subject alternative
-/// name (`IP:` when it is an IP address, else `DNS:`), and is usable for client and server
-/// authentication.
+/// The certificate names `common_name` as its subject CN; its subject alternative names are
+/// `common_name` and `alt_names` (`IP:` for IP addresses, else `DNS:`). It is usable for
+/// client and server authentication.
 pub fn generate_self_signed(
     common_name: &str,
+    alt_names: &[&str],
     days: u32,
 ) -> Result<(Certificate, PrivateKey), PkiError> {
     let fail = |e: ErrorStack| PkiError::generation(&e);
     let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).map_err(fail)?;
     let key = EcKey::generate(&group).and_then(PKey::from_ec_key).map_err(fail)?;
-    let cert = self_signed(&key, common_name, days).map_err(fail)?;
+    let cert = self_signed(&key, common_name, alt_names, days).map_err(fail)?;
     Ok((describe(&cert, 1)?, PrivateKey::from_pkey(&key)?))
 }
 
-fn self_signed(key: &PKey<Private>, common_name: &str, days: u32) -> Result<X509, ErrorStack> {
+fn self_signed(
+    key: &PKey<Private>,
+    common_name: &str,
+    alt_names: &[&str],
+    days: u32,
+) -> Result<X509, ErrorStack> {
     let mut name = X509Name::builder()?;
     name.append_entry_by_nid(Nid::COMMONNAME, common_name)?;
     let name = name.build();
@@ -55,10 +61,12 @@ fn self_signed(key: &PKey<Private>, common_name: &str, days: u32) -> Result<X509
     builder.append_extension(usage)?;
     builder.append_extension(ExtendedKeyUsage::new().server_auth().client_auth().build()?)?;
     let mut san = SubjectAlternativeName::new();
-    match common_name.parse::<IpAddr>() {
-        Ok(_) => san.ip(common_name),
-        Err(_) => san.dns(common_name),
-    };
+    for name in std::iter::once(&common_name).chain(alt_names) {
+        match name.parse::<IpAddr>() {
+            Ok(_) => san.ip(name),
+            Err(_) => san.dns(name),
+        };
+    }
     let san = san.build(&builder.x509v3_context(None, None))?;
     builder.append_extension(san)?;
 

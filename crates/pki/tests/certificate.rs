@@ -124,7 +124,7 @@ fn metadata_survives_json() {
 
 #[test]
 fn generates_a_self_signed_p256_certificate_with_a_san() {
-    let (cert, key) = generate_self_signed("client.tlsdeck.local", 365).unwrap();
+    let (cert, key) = generate_self_signed("client.tlsdeck.local", &[], 365).unwrap();
     assert_eq!(cert.info.subject, "CN=client.tlsdeck.local");
     assert_eq!(cert.info.issuer, cert.info.subject);
     assert_eq!(cert.info.sans, ["DNS:client.tlsdeck.local"]);
@@ -132,8 +132,8 @@ fn generates_a_self_signed_p256_certificate_with_a_san() {
     assert!(cert.info.not_after > Utc::now() + TimeDelta::days(364));
     assert!(key.matches(&cert));
     assert!(cert.pem().starts_with("-----BEGIN CERTIFICATE-----\n"));
-    let ip = generate_self_signed("127.0.0.1", 1).unwrap().0;
-    assert_eq!(ip.info.sans, ["IP:127.0.0.1"]);
+    let ip = generate_self_signed("127.0.0.1", &["localhost"], 1).unwrap().0;
+    assert_eq!(ip.info.sans, ["IP:127.0.0.1", "DNS:localhost"]);
 }
 
 #[test]

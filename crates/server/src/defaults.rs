@@ -92,7 +92,8 @@ fn default_truststore(store: &dyn Store, org: &Org) -> anyhow::Result<Option<Uui
 }
 
 fn default_keystore(store: &dyn Store, org: &Org, master_key: &MasterKey) -> anyhow::Result<()> {
-    let (cert, key) = pki::generate_self_signed("tlsdeck-default", 3650)?;
+    let (cert, key) =
+        pki::generate_self_signed("tlsdeck-default", &["localhost", "127.0.0.1", "::1"], 3650)?;
     let new = NewKeystore {
         labels: Labels {
             name: "default-keystore".into(),

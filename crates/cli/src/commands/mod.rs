@@ -19,8 +19,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve { listen, data_dir, tls_server_profile } => {
             serve(tlsdeck_server::ServerConfig { listen, data_dir, tls_server_profile })
         }
-        Command::Login { server, username, password, realm } => {
-            session::login(&server, &username, &password, &realm)
+        Command::Login { server, username, password, realm, ca_file } => {
+            session::login(&server, &username, &password, &realm, ca_file.as_deref())
         }
         Command::Logout { server } => session::logout(server.as_deref()),
         Command::Probe(args) => probe::run(&args),

@@ -65,7 +65,12 @@ fn local(
 fn remote(profile: &str, args: &ProbeArgs, timeout: Duration) -> Result<Value> {
     let (name, version) = input::name_version(profile)?;
     let (url, cred) = config::resolve(args.common.server.as_deref())?;
-    let client = Client::new(&url, Some(cred.token), timeout + Duration::from_secs(30));
+    let client = Client::new(
+        &url,
+        Some(cred.token),
+        timeout + Duration::from_secs(30),
+        cred.ca_pem.as_deref(),
+    )?;
     let path = format!(
         "/api/orgs/{}/tls-client-profiles/{}/{}/probe",
         segment(&args.common.org),

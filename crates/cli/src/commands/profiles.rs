@@ -17,7 +17,7 @@ const MAX_PAGES: u64 = 1000;
 
 pub(super) fn client(common: &Common) -> Result<Client> {
     let (url, cred) = config::resolve(common.server.as_deref())?;
-    Ok(Client::new(&url, Some(cred.token), Duration::from_secs(60)))
+    Client::new(&url, Some(cred.token), Duration::from_secs(60), cred.ca_pem.as_deref())
 }
 
 /// Which kind of profile a command works on.
