@@ -88,6 +88,21 @@ pub fn check_confirm(confirm: Option<&str>, org: &Org, what: &str) -> Result<(),
     Err(Problem::invalid(errs).with_status(StatusCode::BAD_REQUEST))
 }
 
+/// A store's labels with a patch's fields laid over them, ready to validate again.
+pub fn labels_patched(
+    labels: &tlsdeck_store::Labels,
+    patch: &serde_json::Map<String, Value>,
+) -> serde_json::Map<String, Value> {
+    let mut merged = serde_json::Map::new();
+    merged.insert("title".into(), labels.title.clone().into());
+    merged.insert("name".into(), labels.name.clone().into());
+    if let Some(s) = &labels.summary {
+        merged.insert("summary".into(), s.clone().into());
+    }
+    merged.extend(patch.iter().map(|(k, v)| (k.clone(), v.clone())));
+    merged
+}
+
 /// The store's form of validated labels.
 pub fn labels_of(l: tlsdeck_model::Labels) -> tlsdeck_store::Labels {
     tlsdeck_store::Labels { name: l.name.to_string(), title: l.title, summary: l.summary }

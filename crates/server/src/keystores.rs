@@ -16,7 +16,8 @@ use tlsdeck_store::{NewKeystore, Org, StoredKeystore};
 
 use crate::auth::Caller;
 use crate::common::{
-    ClearQuery, check_confirm, expected_revision, labels_of, material, org_url, parse_page,
+    ClearQuery, check_confirm, expected_revision, labels_of, labels_patched, material, org_url,
+    parse_page,
 };
 use crate::permissions::Permission::{SettingsManage, SettingsView};
 use crate::problem::Problem;
@@ -98,15 +99,7 @@ pub async fn patch(
     let stored = fetch(&state, &org, &key).await?;
     let expected = expected_revision(&headers, &etag(&stored), stored.revision)?;
 
-    let mut merged = Map::new();
-    merged.insert("title".into(), stored.labels.title.clone().into());
-    merged.insert("name".into(), stored.labels.name.clone().into());
-    if let Some(s) = &stored.labels.summary {
-        merged.insert("summary".into(), s.clone().into());
-    }
-    for (k, v) in obj {
-        merged.insert(k.clone(), v.clone());
-    }
+    let merged = labels_patched(&stored.labels, obj);
     let mut errs = ValidationErrors::default();
     let labels = parse_labels(&merged, OWN_FIELDS, &mut errs);
     let parsed = parse_material(obj, false, &mut errs);
