@@ -136,6 +136,9 @@ pub enum Command {
     /// Delete every TLS server profile of the org.
     #[command(name = "tls-server-profiles:clear")]
     ServerClear(ClearArgs),
+    /// List the org's audit events, newest first.
+    #[command(name = "events:list")]
+    EventsList(EventsList),
     /// Create a keystore: a private key and its certificate chain.
     #[command(name = "keystores:create")]
     KeystoresCreate(StoreCreate),
@@ -184,6 +187,25 @@ pub enum Command {
     /// Remove one certificate from a truststore.
     #[command(name = "entries:delete")]
     EntriesDelete(EntryItem),
+}
+
+/// Which audit events to list.
+#[derive(Debug, Args)]
+pub struct EventsList {
+    /// Only events whose resource contains this text.
+    #[arg(long)]
+    pub resource: Option<String>,
+    /// Only events at or after this RFC 3339 time.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only events before this RFC 3339 time.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// At most this many events.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    #[command(flatten)]
+    pub common: Common,
 }
 
 /// A profile file.

@@ -173,6 +173,11 @@ fn creates_gets_lists_updates_and_deletes_a_profile() {
 
     let out = env.run(&["tls-client-profiles:delete", "backend-tls:1.0.0"]);
     assert!(out.status.success());
+    let events = env.run(&["events:list", "--resource", "backend-tls"]);
+    let events = String::from_utf8_lossy(&events.stdout);
+    let actions: Vec<&str> =
+        events.lines().skip(1).filter_map(|l| l.split_whitespace().nth(3)).collect();
+    assert_eq!(actions, ["delete", "update", "create"], "{events}");
     let out = env.run(&["tls-client-profiles:get", "backend-tls:1.0.0"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("404"));

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use tlsdeck_model::ValidationErrors;
 use tlsdeck_store::{Org, StoreError, User};
 
+use crate::audit;
 use crate::permissions::{self, Permission};
 use crate::problem::Problem;
 use crate::{AppState, body};
@@ -111,8 +112,10 @@ pub async fn issue_token(
     let valid = tokio::task::spawn_blocking(move || check_login(user, &password))
         .await
         .map_err(|_| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "log-in check failed"))?;
+    let actor = audit::actor(&req.username, &req.realm);
     let Some(user) = valid else {
         tracing::info!(username = %req.username, realm = %req.realm, "failed log-in");
+        audit::record(&state, None, &actor, "login", "token", "failure", None).await;
         return Err(Problem::unauthorized("wrong username, password or realm"));
     };
 
@@ -121,6 +124,7 @@ pub async fn issue_token(
     let expires = Utc::now() + TOKEN_LIFETIME;
     state.run(move |s| s.insert_token(&hash, user.id, expires)).await?;
     tracing::info!(username = %req.username, realm = %req.realm, "logged in");
+    audit::record(&state, None, &actor, "login", "token", "success", None).await;
     Ok(Json(json!({
         "access_token": token,
         "token_type": "Bearer",
@@ -153,6 +157,8 @@ pub struct Caller {
     /// The user.
     pub user: User,
     token_hash: String,
+    /// `METHOD path` of the request, for the audit log.
+    request: String,
 }
 
 impl Caller {
@@ -164,6 +170,17 @@ impl Caller {
         state: &AppState,
         org: &str,
         permission: Permission,
+    ) -> Result<Org, Problem> {
+        self.authorize_any(state, org, &[permission]).await
+    }
+
+    /// The org of that name, when the caller holds any of `permissions` in it; a refusal
+    /// is recorded in the audit log.
+    pub async fn authorize_any(
+        &self,
+        state: &AppState,
+        org: &str,
+        permissions: &[Permission],
     ) -> Result<Org, Problem> {
         let (org_name, user_id) = (org.to_owned(), self.user.id);
         let found = state
@@ -181,14 +198,31 @@ impl Caller {
         if roles.is_empty() {
             return Err(no_org(org.name.as_str()));
         }
-        if !permissions::allows(&roles, permission) {
+        if !permissions.iter().any(|p| permissions::allows(&roles, *p)) {
+            let needed: Vec<&str> = permissions.iter().map(|p| p.as_str()).collect();
+            let detail = format!("needs {}", needed.join(" or "));
+            audit::record(
+                state,
+                Some(&org.name),
+                &self.actor(),
+                "request",
+                &self.request,
+                "denied",
+                Some(detail),
+            )
+            .await;
             return Err(Problem::forbidden(format!(
                 "this needs the {} permission in org {}",
-                permission.as_str(),
+                needed.join(" or "),
                 org.name
             )));
         }
         Ok(org)
+    }
+
+    /// How the audit log names the caller.
+    pub fn actor(&self) -> String {
+        audit::actor(&self.user.username, &self.user.realm)
     }
 }
 
@@ -222,6 +256,7 @@ impl FromRequestParts<AppState> for Caller {
                 p
             }
         })?;
-        Ok(Self { user, token_hash: hash })
+        let request = format!("{} {}", parts.method, parts.uri.path());
+        Ok(Self { user, token_hash: hash, request })
     }
 }

@@ -14,6 +14,7 @@ use tlsdeck_model::{ValidationErrors, Warning, parse_labels};
 use tlsdeck_pki::{self as pki, Keystore};
 use tlsdeck_store::{NewKeystore, Org, StoredKeystore};
 
+use crate::audit;
 use crate::auth::Caller;
 use crate::common::{
     ClearQuery, check_confirm, expected_revision, labels_of, labels_patched, material, org_url,
@@ -70,6 +71,14 @@ pub async fn create(
     let org_id = org.id;
     let stored = state.run(move |s| s.create_keystore(org_id, &new)).await?;
     tracing::info!(org = %org.name, keystore = %stored.labels.name, user = %caller.user.username, "created keystore");
+    audit::changed(
+        &state,
+        &caller,
+        &org.name,
+        "create",
+        &format!("keystore {}", stored.labels.name),
+    )
+    .await;
     Ok(item_response(&state, &org, &stored, &upload_warnings, StatusCode::CREATED))
 }
 
@@ -121,6 +130,14 @@ pub async fn patch(
     let updated = state.run(move |s| s.update_keystore(org_id, id, Some(expected), &new)).await?;
     tracing::info!(org = %org.name, keystore = %updated.labels.name, revision = updated.revision,
         user = %caller.user.username, "updated keystore");
+    audit::changed(
+        &state,
+        &caller,
+        &org.name,
+        "update",
+        &format!("keystore {}", updated.labels.name),
+    )
+    .await;
     Ok(item_response(&state, &org, &updated, &upload_warnings, StatusCode::OK))
 }
 
@@ -137,6 +154,14 @@ pub async fn delete(
     let (org_id, id) = (org.id, stored.id);
     state.run(move |s| s.delete_keystore(org_id, id, Some(expected))).await?;
     tracing::info!(org = %org.name, keystore = %stored.labels.name, user = %caller.user.username, "deleted keystore");
+    audit::changed(
+        &state,
+        &caller,
+        &org.name,
+        "delete",
+        &format!("keystore {}", stored.labels.name),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -152,6 +177,7 @@ pub async fn clear(
     let org_id = org.id;
     let deleted = state.run(move |s| s.clear_keystores(org_id)).await?;
     tracing::info!(org = %org.name, deleted, user = %caller.user.username, "cleared keystores");
+    audit::changed(&state, &caller, &org.name, "clear", "keystores").await;
     Ok(Json(json!({ "deleted": deleted })))
 }
 

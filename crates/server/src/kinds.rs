@@ -27,6 +27,8 @@ pub trait ProfileKind: Send + Sync + 'static {
     fn key(p: &Self::Profile) -> String;
     /// The keystore and truststore it names.
     fn refs(p: &Self::Profile) -> (Option<&StoreRef>, Option<&StoreRef>);
+    /// Who besides the owner may use it (client profiles of the `admin` org only).
+    fn visibility(p: &Self::Profile) -> Option<&Visibility>;
     /// Warnings shown with the profile.
     fn warnings(p: &Self::Profile) -> Vec<Warning>;
     /// The OpenSSL settings it compiles to.
@@ -103,6 +105,10 @@ impl ProfileKind for ClientKind {
 
     fn refs(p: &ClientProfile) -> (Option<&StoreRef>, Option<&StoreRef>) {
         (p.keystore.as_ref(), p.truststore.as_ref())
+    }
+
+    fn visibility(p: &ClientProfile) -> Option<&Visibility> {
+        Some(&p.visibility)
     }
 
     fn warnings(p: &ClientProfile) -> Vec<Warning> {
@@ -197,6 +203,10 @@ impl ProfileKind for ServerKind {
 
     fn refs(p: &ServerProfile) -> (Option<&StoreRef>, Option<&StoreRef>) {
         (Some(&p.keystore), p.truststore.as_ref())
+    }
+
+    fn visibility(_: &ServerProfile) -> Option<&Visibility> {
+        None
     }
 
     fn warnings(p: &ServerProfile) -> Vec<Warning> {

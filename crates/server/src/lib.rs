@@ -1,6 +1,7 @@
 //! The tlsdeck management server: REST API, authentication and first-start set-up.
 
 mod apply;
+mod audit;
 mod auth;
 mod body;
 mod bootstrap;
@@ -126,6 +127,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
         .route("/api/token", post(auth::issue_token).delete(auth::revoke_token))
+        .route("/api/orgs/{org}/events", get(audit::list))
         .route(&format!("{item}/lint"), get(profiles::lint))
         .route(&format!("{item}/probe"), post(profiles::probe));
     let router = profile_routes::<ClientKind>(router);

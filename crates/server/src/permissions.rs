@@ -9,6 +9,8 @@ pub enum Permission {
     SettingsView,
     /// Create, change and delete them.
     SettingsManage,
+    /// See the org's members and its audit log.
+    MemberView,
 }
 
 impl Permission {
@@ -17,6 +19,7 @@ impl Permission {
         match self {
             Self::SettingsView => "settings:view",
             Self::SettingsManage => "settings:manage",
+            Self::MemberView => "member:view",
         }
     }
 }
@@ -25,7 +28,8 @@ impl Permission {
 pub fn of_role(role: &str) -> &'static [Permission] {
     use Permission::*;
     match role {
-        "owner" | "administrator" | "topology-administrator" => &[SettingsView, SettingsManage],
+        "owner" | "administrator" => &[SettingsView, SettingsManage, MemberView],
+        "topology-administrator" => &[SettingsView, SettingsManage],
         "member" | "viewer" | "developer" => &[SettingsView],
         _ => &[],
     }

@@ -17,6 +17,7 @@ use tlsdeck_model::{StoreRef, ValidationErrors, lint};
 use tlsdeck_store::{Org, ProfileRefs, Stored};
 use uuid::Uuid;
 
+use crate::audit;
 use crate::auth::Caller;
 use crate::common::{check_confirm, expected_revision, merge_patch, org_url, parse_page};
 use crate::kinds::{ClientKind, ProfileKind};
@@ -89,6 +90,8 @@ pub async fn create<K: ProfileKind>(
     let stored = state.run(move |s| K::create(s, org_id, &profile, refs)).await?;
     tracing::info!(org = %org.name, profile = %K::key(&stored.profile), kind = K::TYPE,
         user = %caller.user.username, "created profile");
+    let resource = format!("{} {}", K::TYPE.replace('_', "-"), K::key(&stored.profile));
+    audit::changed(&state, &caller, &org.name, "create", &resource).await;
     let mut resp = item_response::<K>(&state, &org, &stored, StatusCode::CREATED);
     if let Ok(loc) = HeaderValue::from_str(&item_url::<K>(&state, &org, stored.id)) {
         resp.headers_mut().insert(header::LOCATION, loc);
@@ -109,6 +112,7 @@ pub async fn clear<K: ProfileKind>(
     let deleted = state.run(move |s| K::clear(s, org_id)).await?;
     tracing::info!(org = %org.name, deleted, kind = K::TYPE, user = %caller.user.username,
         "cleared profiles");
+    audit::changed(&state, &caller, &org.name, "clear", &K::TYPE.replace('_', "-")).await;
     Ok(Json(json!({ "deleted": deleted })))
 }
 
@@ -326,6 +330,11 @@ async fn update<K: ProfileKind>(
     state.contexts.remove(&id.to_string());
     tracing::info!(org = %org.name, profile = %K::key(&updated.profile), kind = K::TYPE,
         revision = updated.revision, user = %caller.user.username, "updated profile");
+    let resource = format!("{} {}", K::TYPE.replace('_', "-"), K::key(&updated.profile));
+    audit::changed(&state, &caller, &org.name, "update", &resource).await;
+    if K::visibility(&stored.profile) != K::visibility(&updated.profile) {
+        audit::changed(&state, &caller, &org.name, "visibility", &resource).await;
+    }
     Ok(item_response::<K>(&state, &org, &updated, StatusCode::OK))
 }
 
@@ -344,6 +353,8 @@ async fn remove<K: ProfileKind>(
     state.contexts.remove(&id.to_string());
     tracing::info!(org = %org.name, profile = %K::key(&stored.profile), kind = K::TYPE,
         user = %caller.user.username, "deleted profile");
+    let resource = format!("{} {}", K::TYPE.replace('_', "-"), K::key(&stored.profile));
+    audit::changed(&state, &caller, &org.name, "delete", &resource).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -14,6 +14,7 @@ use tlsdeck_pki::{self as pki, CertInfo, Truststore};
 use tlsdeck_store::{NewEntry, Org, StoredEntry, StoredTruststore};
 use uuid::Uuid;
 
+use crate::audit;
 use crate::auth::Caller;
 use crate::common::{
     ClearQuery, check_confirm, expected_revision, labels_of, labels_patched, material, org_url,
@@ -68,6 +69,14 @@ pub async fn create(
     let stored = state.run(move |s| s.create_truststore(org_id, &labels, &entries)).await?;
     tracing::info!(org = %org.name, truststore = %stored.labels.name, entries = stored.entry_count,
         user = %caller.user.username, "created truststore");
+    audit::changed(
+        &state,
+        &caller,
+        &org.name,
+        "create",
+        &format!("truststore {}", stored.labels.name),
+    )
+    .await;
     item_response(&state, &org, &stored, &bundle.duplicates, StatusCode::CREATED).await
 }
 
@@ -117,6 +126,14 @@ pub async fn patch(
         .await?;
     tracing::info!(org = %org.name, truststore = %updated.labels.name, revision = updated.revision,
         user = %caller.user.username, "updated truststore");
+    audit::changed(
+        &state,
+        &caller,
+        &org.name,
+        "update",
+        &format!("truststore {}", updated.labels.name),
+    )
+    .await;
     item_response(&state, &org, &updated, &duplicates, StatusCode::OK).await
 }
 
@@ -134,6 +151,14 @@ pub async fn delete(
     state.run(move |s| s.delete_truststore(org_id, id, Some(expected))).await?;
     tracing::info!(org = %org.name, truststore = %stored.labels.name, user = %caller.user.username,
         "deleted truststore");
+    audit::changed(
+        &state,
+        &caller,
+        &org.name,
+        "delete",
+        &format!("truststore {}", stored.labels.name),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -149,6 +174,7 @@ pub async fn clear(
     let org_id = org.id;
     let deleted = state.run(move |s| s.clear_truststores(org_id)).await?;
     tracing::info!(org = %org.name, deleted, user = %caller.user.username, "cleared truststores");
+    audit::changed(&state, &caller, &org.name, "clear", "truststores").await;
     Ok(Json(json!({ "deleted": deleted })))
 }
 
@@ -198,6 +224,14 @@ pub async fn add_entries(
     let held = bundle.entries.len() - added.len();
     tracing::info!(org = %org.name, truststore = %stored.labels.name, added = added.len(),
         user = %caller.user.username, "added truststore entries");
+    audit::changed(
+        &state,
+        &caller,
+        &org.name,
+        "update",
+        &format!("truststore {} entries (+{})", stored.labels.name, added.len()),
+    )
+    .await;
     let results: Vec<Value> = added.iter().map(|e| entry_view(&state, &org, &stored, e)).collect();
     let body = json!({
         "total_results": results.len(),
@@ -245,6 +279,14 @@ pub async fn delete_entry(
         .map_err(|p| if p.status() == StatusCode::NOT_FOUND { no_entry(&entry) } else { p })?;
     tracing::info!(org = %org.name, truststore = %stored.labels.name, entry = %entry_id,
         user = %caller.user.username, "removed truststore entry");
+    audit::changed(
+        &state,
+        &caller,
+        &org.name,
+        "delete",
+        &format!("truststore {} entry {entry_id}", stored.labels.name),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -6,8 +6,9 @@ mod records;
 pub mod sqlite;
 
 pub use records::{
-    Labels, NewEntry, NewKeystore, NewUser, Org, Page, ProfileRefs, StoreLink, Stored, StoredEntry,
-    StoredKeystore, StoredProfile, StoredServerProfile, StoredTruststore, User,
+    Event, EventFilter, Labels, NewEntry, NewKeystore, NewUser, Org, Page, ProfileRefs, StoreLink,
+    Stored, StoredEntry, StoredKeystore, StoredProfile, StoredServerProfile, StoredTruststore,
+    User,
 };
 pub use sqlite::SqliteStore;
 
@@ -205,6 +206,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<StoredEntry>>;
     /// Removes one certificate.
     fn delete_truststore_entry(&self, truststore_id: Uuid, entry_id: Uuid) -> Result<()>;
+
+    /// Appends an event to the audit log (its id and time are set by the store).
+    fn record_event(&self, event: &Event) -> Result<()>;
+    /// A page of an org's events, newest first; `admin` also sees cloud-wide ones.
+    fn list_events(&self, org: &str, filter: &EventFilter, page: Page)
+    -> Result<(u64, Vec<Event>)>;
 
     /// Records a one-off fact (e.g. that defaults were created); false when already set.
     fn set_meta_once(&self, key: &str, value: &str) -> Result<bool>;

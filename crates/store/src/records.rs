@@ -211,3 +211,35 @@ pub struct NewEntry {
     /// The certificate.
     pub der: Vec<u8>,
 }
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Stable id.
+    pub id: Uuid,
+    /// The org's name, or `None` for cloud-wide events (log-ins).
+    pub org: Option<String>,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// Who: `username (realm)`, or what was claimed for a failed log-in.
+    pub actor: String,
+    /// What: `create`, `update`, `delete`, `clear`, `login`, `request`, ...
+    pub action: String,
+    /// On what, e.g. `tls-client-profile backend:1.0.0`.
+    pub resource: String,
+    /// How it ended: `success`, `failure` or `denied`.
+    pub outcome: String,
+    /// More words, never a secret.
+    pub detail: Option<String>,
+}
+
+/// Which events a listing wants.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Only events whose resource contains this text.
+    pub resource: Option<String>,
+    /// Only events at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only events before this time.
+    pub until: Option<DateTime<Utc>>,
+}

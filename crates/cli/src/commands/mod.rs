@@ -1,5 +1,6 @@
 //! What each command does.
 
+mod events;
 mod probe;
 mod profiles;
 mod session;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::ServerUpdate(a) => profiles::update(Server, &a.profile, &a.file, &a.common),
         Command::ServerDelete(a) => profiles::delete(Server, &a.profile, &a.common),
         Command::ServerClear(a) => profiles::clear(Server, &a.confirm, &a.common),
+        Command::EventsList(a) => events::list(&a),
         Command::KeystoresCreate(a) => stores::create(Keystores, &a),
         Command::KeystoresGet(a) => stores::get(Keystores, &a),
         Command::KeystoresList(a) => stores::list(Keystores, &a.common),

@@ -10,6 +10,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_stores.sql")),
     (3, include_str!("migrations/0003_server_profiles.sql")),
+    (4, include_str!("migrations/0004_events.sql")),
 ];
 
 /// Applies the migrations the database has not seen yet.

@@ -1,5 +1,6 @@
 //! The embedded backend: one SQLite file, opened in WAL mode behind a mutex.
 
+mod events;
 mod migrate;
 mod profiles;
 mod stores;
@@ -13,8 +14,9 @@ use tlsdeck_model::{ClientProfile, ServerProfile};
 use uuid::Uuid;
 
 use crate::{
-    Labels, NewEntry, NewKeystore, NewUser, Org, Page, ProfileRefs, Result, Store, StoreError,
-    StoredEntry, StoredKeystore, StoredProfile, StoredServerProfile, StoredTruststore, User,
+    Event, EventFilter, Labels, NewEntry, NewKeystore, NewUser, Org, Page, ProfileRefs, Result,
+    Store, StoreError, StoredEntry, StoredKeystore, StoredProfile, StoredServerProfile,
+    StoredTruststore, User,
 };
 
 /// The SQLite store.
@@ -398,6 +400,19 @@ impl Store for SqliteStore {
 
     fn delete_truststore_entry(&self, truststore_id: Uuid, entry_id: Uuid) -> Result<()> {
         stores::delete_truststore_entry(&mut self.conn(), truststore_id, entry_id)
+    }
+
+    fn record_event(&self, event: &Event) -> Result<()> {
+        events::record(&self.conn(), event)
+    }
+
+    fn list_events(
+        &self,
+        org: &str,
+        filter: &EventFilter,
+        page: Page,
+    ) -> Result<(u64, Vec<Event>)> {
+        events::list(&self.conn(), org, filter, page)
     }
 
     fn set_meta_once(&self, key: &str, value: &str) -> Result<bool> {
