@@ -2,7 +2,7 @@
 //! it, and probes against a real `openssl s_server`.
 
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -23,36 +23,43 @@ impl Drop for Running {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listened on port {port} within 20 s");
-        std::thread::sleep(Duration::from_millis(50));
+/// Starts `tlsdeck serve` on a port the system picks and returns it once the server says
+/// it listens; what it prints goes to `log`.
+fn spawn_server(
+    data_dir: &Path,
+    log: &Path,
+    extra: &[&str],
+    envs: &[(&str, &str)],
+) -> (Running, u16) {
+    use std::io::Write;
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .env("TLSDECK_ADMIN_PASSWORD", PASSWORD)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log.with_extension("err")).unwrap());
+    for (k, v) in envs {
+        cmd.env(k, v);
     }
-}
-
-/// Waits until the server answers `/healthz`, i.e. has finished starting.
-fn wait_for_health(port: u16) {
-    use std::io::{Read, Write};
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let answered = TcpStream::connect(("127.0.0.1", port)).ok().and_then(|mut s| {
-            s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-            s.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").ok()?;
-            let mut text = String::new();
-            s.read_to_string(&mut text).ok()?;
-            text.contains("\"ok\"").then_some(())
-        });
-        if answered.is_some() {
-            return;
+    let mut child = cmd.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut copy = std::fs::File::create(log).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = writeln!(copy, "{line}");
+            if let Some(port) = line.rsplit(':').next().and_then(|p| p.parse::<u16>().ok())
+                && line.contains("listening on")
+            {
+                let _ = tx.send(port);
+            }
         }
-        assert!(Instant::now() < deadline, "the server did not answer /healthz within 30 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    });
+    let running = Running(child);
+    let port =
+        rx.recv_timeout(Duration::from_secs(30)).expect("the server did not start within 30 s");
+    (running, port)
 }
 
 struct Env {
@@ -64,18 +71,8 @@ struct Env {
 impl Env {
     fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-        let child = Command::new(BIN)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-            .arg(dir.path().join("data"))
-            .env("TLSDECK_ADMIN_PASSWORD", PASSWORD)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let serve = Running(child);
-        wait_for_port(port);
+        let log = dir.path().join("server.log");
+        let (serve, port) = spawn_server(&dir.path().join("data"), &log, &[], &[]);
         let env = Self { dir, server: format!("http://127.0.0.1:{port}"), _serve: serve };
         let out = env.run(&[
             "login",
@@ -90,6 +87,13 @@ impl Env {
         ]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         env
+    }
+
+    /// What the server printed: its standard output and its log.
+    fn server_output(&self) -> Vec<u8> {
+        let mut out = std::fs::read(self.dir.path().join("server.log")).unwrap_or_default();
+        out.extend(std::fs::read(self.dir.path().join("server.err")).unwrap_or_default());
+        out
     }
 
     fn config_dir(&self) -> PathBuf {
@@ -271,21 +275,29 @@ fn self_signed_server(dir: &Path) -> SelfSigned {
         .status()
         .unwrap();
     assert!(status.success());
-    let port = free_port();
-    let child = Command::new("openssl")
-        .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-www", "-tls1_2"])
+    let mut child = Command::new("openssl")
+        .args(["s_server", "-accept", "127.0.0.1:0", "-www", "-tls1_2"])
         .arg("-cert")
         .arg(&cert)
         .arg("-key")
         .arg(&key)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let stdout = child.stdout.take().unwrap();
     let server = Running(child);
-    wait_for_port(port);
-    SelfSigned { cert, port, _server: server }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(port) = line.strip_prefix("ACCEPT ").and_then(|a| a.rsplit(':').next()) {
+                let _ = tx.send(port.parse::<u16>().ok());
+            }
+        }
+    });
+    let port = rx.recv_timeout(Duration::from_secs(10)).expect("s_server did not start");
+    SelfSigned { cert, port: port.expect("a port"), _server: server }
 }
 
 #[test]
@@ -387,10 +399,7 @@ fn keeps_the_password_out_of_output_and_logs() {
     assert_eq!(bad_login.status.code(), Some(1));
     seen.extend(bad_login.stdout);
     seen.extend(bad_login.stderr);
-    let log = std::fs::File::open(env.dir.path().join("server.log")).unwrap();
-    for line in BufReader::new(log).lines() {
-        seen.extend(line.unwrap().into_bytes());
-    }
+    seen.extend(env.server_output());
     let text = String::from_utf8_lossy(&seen);
     assert!(!text.contains(PASSWORD) && !text.contains("Wrong-Passw0rd-xyz"), "{text}");
     assert!(text.contains("failed log-in"), "failed log-ins are logged");
@@ -563,7 +572,7 @@ fn manages_keystores_truststores_and_entries_without_ever_showing_the_key() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("client-ks"));
     run(&["keystores:get", "client-ks", "--format", "json"], true);
 
-    let log = std::fs::read(env.dir.path().join("server.log")).unwrap();
+    let log = env.server_output();
     let data = env.dir.path().join("data");
     let mut db = std::fs::read(data.join("tlsdeck.db")).unwrap();
     db.extend(std::fs::read(data.join("tlsdeck.db-wal")).unwrap_or_default());
@@ -666,19 +675,9 @@ fn http_request(method: &str, path: &str, token: Option<&str>, body: Option<&str
 #[test]
 fn serves_over_tls_through_a_server_profile_and_reloads_it_without_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(dir.path().join("data"))
-        .args(["--tls-server-profile", "tls-server-profile-default:1.0.0"])
-        .env("TLSDECK_ADMIN_PASSWORD", PASSWORD)
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let _serve = Running(child);
-    wait_for_port(port);
+    let extra = ["--tls-server-profile", "tls-server-profile-default:1.0.0"];
+    let log = dir.path().join("server.log");
+    let (_serve, port) = spawn_server(&dir.path().join("data"), &log, &extra, &[]);
 
     let health = over_tls(port, "-tls1_2", &http_request("GET", "/healthz", None, None));
     assert!(health.is_some_and(|h| h.contains("\"status\":\"ok\"")), "TLS 1.2 serves the API");
@@ -707,9 +706,8 @@ fn serves_over_tls_through_a_server_profile_and_reloads_it_without_a_restart() {
 fn refuses_to_start_with_a_master_key_that_does_not_open_the_stored_keys() {
     let dir = tempfile::tempdir().unwrap();
     let start = |key: Option<&str>| {
-        let port = free_port();
         let mut cmd = Command::new(BIN);
-        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir.path().join("data"))
             .env("TLSDECK_ADMIN_PASSWORD", PASSWORD)
             .stdout(Stdio::null())
@@ -717,11 +715,10 @@ fn refuses_to_start_with_a_master_key_that_does_not_open_the_stored_keys() {
         if let Some(k) = key {
             cmd.env("TLSDECK_MASTER_KEY", k);
         }
-        (cmd.spawn().unwrap(), port)
+        (cmd.spawn().unwrap(), ())
     };
-    let (first, port) = start(None);
-    let mut first = Running(first);
-    wait_for_health(port);
+    let log = dir.path().join("first.log");
+    let (mut first, _) = spawn_server(&dir.path().join("data"), &log, &[], &[]);
     let _ = first.0.kill();
     let _ = first.0.wait();
 

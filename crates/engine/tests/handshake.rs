@@ -357,8 +357,9 @@ fn one_context_serves_many_probes_at_once() {
 
 #[test]
 fn nothing_listening_is_connection_refused() {
-    let port = support::free_port();
-    let target: Target = format!("127.0.0.1:{port}").parse().unwrap();
+    // 127.0.0.3: no other test listens there, so the freed port stays closed.
+    let port = TcpListener::bind("127.0.0.3:0").expect("bind").local_addr().expect("addr").port();
+    let target: Target = format!("127.0.0.3:{port}").parse().unwrap();
     let r = run(&tls12(), &target);
     let message = assert_fails(&r, FailureCategory::ConnectionRefused);
     assert!(message.contains(&format!("port {port}")), "{message}");

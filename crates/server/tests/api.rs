@@ -377,11 +377,12 @@ async fn hides_orgs_the_caller_is_not_a_member_of() {
 async fn probe_reports_a_refused_connection() {
     let api = Api::new().await;
     api.call("POST", PROFILES, Some(basic("probe"))).await;
+    // 127.0.0.2: no other test listens there, so the freed port stays closed.
     let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let l = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let body = json!({"target": format!("127.0.0.1:{port}"), "timeout_ms": 2000});
+    let body = json!({"target": format!("127.0.0.2:{port}"), "timeout_ms": 2000});
     let r = api.call("POST", &format!("{PROFILES}/probe/1.0.0/probe"), Some(body)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["ok"], false);

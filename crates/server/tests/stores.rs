@@ -267,22 +267,17 @@ impl Drop for Peer {
 }
 
 fn peer(pki: &Pki, extra: &[&str]) -> Peer {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = std::process::Command::new("openssl")
-        .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-www", "-naccept", "20"])
+    let mut child = std::process::Command::new("openssl")
+        .args(["s_server", "-accept", "127.0.0.1:0", "-www", "-naccept", "20"])
         .args(["-cert", "leaf.pem", "-key", "leaf.key", "-cert_chain", "int.pem"])
         .args(extra)
         .current_dir(pki.dir.path())
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "s_server did not start");
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
+    let port = support::accept_port(child.stdout.take().unwrap());
     Peer { child, port }
 }
 

@@ -257,3 +257,19 @@ pub fn assert_problem(r: &Reply, status: StatusCode) {
     assert_eq!(r.body["status"], status.as_u16());
     assert!(r.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
 }
+
+/// The port `openssl s_server -accept 127.0.0.1:0` reports on its `ACCEPT` line; the rest
+/// of its output is drained in the background.
+pub fn accept_port(stdout: std::process::ChildStdout) -> u16 {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(port) = line.strip_prefix("ACCEPT ").and_then(|a| a.rsplit(':').next()) {
+                let _ = tx.send(port.parse::<u16>().ok());
+            }
+        }
+    });
+    let port = rx.recv_timeout(std::time::Duration::from_secs(10)).expect("s_server did not start");
+    port.expect("s_server printed a port")
+}
