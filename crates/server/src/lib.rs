@@ -10,6 +10,7 @@ mod defaults;
 mod keystores;
 mod kinds;
 mod metrics;
+mod orgs;
 mod permissions;
 mod problem;
 mod profiles;
@@ -128,6 +129,12 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/api/token", post(auth::issue_token).delete(auth::revoke_token))
         .route("/api/orgs/{org}/events", get(audit::list))
+        .route("/api/orgs", get(orgs::list).post(orgs::create))
+        .route("/api/orgs/{org}", get(orgs::get).delete(orgs::delete))
+        .route("/api/orgs/{org}/members", get(orgs::members).post(orgs::set_member))
+        .route("/api/orgs/{org}/members/{user}", axum::routing::delete(orgs::remove_member))
+        .route("/api/users", get(orgs::list_users).post(orgs::create_user))
+        .route("/api/users/{id}", axum::routing::patch(orgs::update_user).delete(orgs::delete_user))
         .route(&format!("{item}/lint"), get(profiles::lint))
         .route(&format!("{item}/probe"), post(profiles::probe));
     let router = profile_routes::<ClientKind>(router);

@@ -11,6 +11,8 @@ pub enum Permission {
     SettingsManage,
     /// See the org's members and its audit log.
     MemberView,
+    /// Add, change and remove members (in `admin`: also orgs and users).
+    MemberManage,
 }
 
 impl Permission {
@@ -20,6 +22,7 @@ impl Permission {
             Self::SettingsView => "settings:view",
             Self::SettingsManage => "settings:manage",
             Self::MemberView => "member:view",
+            Self::MemberManage => "member:manage",
         }
     }
 }
@@ -28,12 +31,31 @@ impl Permission {
 pub fn of_role(role: &str) -> &'static [Permission] {
     use Permission::*;
     match role {
-        "owner" | "administrator" => &[SettingsView, SettingsManage, MemberView],
+        "owner" | "administrator" => &[SettingsView, SettingsManage, MemberView, MemberManage],
         "topology-administrator" => &[SettingsView, SettingsManage],
         "member" | "viewer" | "developer" => &[SettingsView],
         _ => &[],
     }
 }
+
+/// The built-in roles of an org of this type (`admin` or `provider`).
+pub fn built_in_roles(org_type: &str) -> &'static [&'static str] {
+    match org_type {
+        "admin" => &["owner", "administrator", "topology-administrator", "member", "viewer"],
+        _ => &["owner", "administrator", "developer", "viewer"],
+    }
+}
+
+/// The realm whose users may join an org of this type.
+pub fn realm_of(org_type: &str) -> &'static str {
+    match org_type {
+        "admin" => crate::ADMIN_REALM,
+        _ => PROVIDER_REALM,
+    }
+}
+
+/// The realm of provider orgs' users.
+pub const PROVIDER_REALM: &str = "provider/default-idp-2";
 
 /// True when any of `roles` carries `permission`.
 pub fn allows(roles: &[String], permission: Permission) -> bool {

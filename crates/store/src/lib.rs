@@ -6,7 +6,7 @@ mod records;
 pub mod sqlite;
 
 pub use records::{
-    Event, EventFilter, Labels, NewEntry, NewKeystore, NewUser, Org, Page, ProfileRefs, StoreLink,
+    Event, EventFilter, Labels, NewEntry, NewKeystore, UserChange, NewUser, Org, Page, ProfileRefs, StoreLink,
     Stored, StoredEntry, StoredKeystore, StoredProfile, StoredServerProfile, StoredTruststore,
     User,
 };
@@ -71,6 +71,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn add_member(&self, org_id: Uuid, user_id: Uuid, role: &str) -> Result<()>;
     /// The user's roles in the org; empty when not a member.
     fn roles(&self, org_id: Uuid, user_id: Uuid) -> Result<Vec<String>>;
+    /// Deletes an org with everything in it.
+    fn delete_org(&self, org_id: Uuid) -> Result<()>;
+    /// Every user, by realm and name.
+    fn list_users(&self) -> Result<Vec<User>>;
+    /// One user by id.
+    fn user_by_id(&self, id: Uuid) -> Result<User>;
+    /// Changes a user; disabling one or changing the password ends their tokens.
+    fn update_user(&self, id: Uuid, change: &UserChange) -> Result<User>;
+    /// Deletes a user, their memberships and tokens.
+    fn delete_user(&self, id: Uuid) -> Result<()>;
+    /// The org's members with their roles, by realm and name.
+    fn members(&self, org_id: Uuid) -> Result<Vec<(User, Vec<String>)>>;
+    /// Replaces a user's roles in an org; no roles ends the membership.
+    fn set_roles(&self, org_id: Uuid, user_id: Uuid, roles: &[String]) -> Result<()>;
 
     /// Records an API token by the hash of its secret.
     fn insert_token(

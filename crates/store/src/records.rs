@@ -36,6 +36,17 @@ pub struct User {
     pub disabled: bool,
 }
 
+/// A change to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChange {
+    /// A new contact address (`Some(None)` removes it).
+    pub email: Option<Option<String>>,
+    /// Disable or enable.
+    pub disabled: Option<bool>,
+    /// A new password hash (PHC string).
+    pub password_hash: Option<String>,
+}
+
 /// What creating a user needs.
 #[derive(Debug, Clone)]
 pub struct NewUser {

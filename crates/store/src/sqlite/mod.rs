@@ -4,6 +4,7 @@ mod events;
 mod migrate;
 mod profiles;
 mod stores;
+mod users;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -14,7 +15,7 @@ use tlsdeck_model::{ClientProfile, ServerProfile};
 use uuid::Uuid;
 
 use crate::{
-    Event, EventFilter, Labels, NewEntry, NewKeystore, NewUser, Org, Page, ProfileRefs, Result,
+    Event, EventFilter, Labels, NewEntry, NewKeystore, UserChange, NewUser, Org, Page, ProfileRefs, Result,
     Store, StoreError, StoredEntry, StoredKeystore, StoredProfile, StoredServerProfile,
     StoredTruststore, User,
 };
@@ -103,7 +104,7 @@ fn org_row(r: &Row<'_>) -> rusqlite::Result<Org> {
     })
 }
 
-fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
+pub(super) fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
         id: parse_id(&r.get::<_, String>(0)?)?,
         username: r.get(1)?,
@@ -114,7 +115,7 @@ fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-const USER_COLUMNS: &str = "id, username, realm, email, password_hash, disabled";
+pub(super) const USER_COLUMNS: &str = "id, username, realm, email, password_hash, disabled";
 impl Store for SqliteStore {
     fn create_org(&self, name: &str, title: &str, org_type: &str) -> Result<Org> {
         let org = Org {
@@ -181,6 +182,44 @@ impl Store for SqliteStore {
             )
             .map_err(backend)?;
         Ok(())
+    }
+
+    fn delete_org(&self, org_id: Uuid) -> Result<()> {
+        users::delete_org(&mut self.conn(), org_id)
+    }
+
+    fn list_users(&self) -> Result<Vec<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY realm, username");
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
+        let rows = stmt.query_map([], user_row).map_err(backend)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(backend)
+    }
+
+    fn user_by_id(&self, id: Uuid) -> Result<User> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+        found(self.conn().query_row(&sql, [id.to_string()], user_row).optional())
+    }
+
+    fn update_user(&self, id: Uuid, change: &UserChange) -> Result<User> {
+        users::update(&mut self.conn(), id, change)?;
+        self.user_by_id(id)
+    }
+
+    fn delete_user(&self, id: Uuid) -> Result<()> {
+        let n = self
+            .conn()
+            .execute("DELETE FROM users WHERE id = ?1", [id.to_string()])
+            .map_err(backend)?;
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    fn members(&self, org_id: Uuid) -> Result<Vec<(User, Vec<String>)>> {
+        users::members(&self.conn(), org_id)
+    }
+
+    fn set_roles(&self, org_id: Uuid, user_id: Uuid, roles: &[String]) -> Result<()> {
+        users::set_roles(&mut self.conn(), org_id, user_id, roles)
     }
 
     fn roles(&self, org_id: Uuid, user_id: Uuid) -> Result<Vec<String>> {

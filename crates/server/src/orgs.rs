@@ -1,0 +1,410 @@
+//! Provider orgs beside `admin`, users per realm, and the members of each org.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+use tlsdeck_model::{Name, ValidationErrors};
+use tlsdeck_store::{NewUser, Org, User, UserChange};
+use uuid::Uuid;
+
+use crate::auth::{Caller, hash_password};
+use crate::permissions::Permission::{MemberManage, MemberView};
+use crate::permissions::{PROVIDER_REALM, built_in_roles, realm_of};
+use crate::problem::Problem;
+use crate::{ADMIN_ORG, ADMIN_REALM, AppState, audit, body};
+
+/// The shortest password accepted.
+const MIN_PASSWORD: usize = 12;
+
+fn object(raw: &Bytes) -> Result<Map<String, Value>, Problem> {
+    match body::parse::<Value>(raw)? {
+        Value::Object(o) => Ok(o),
+        _ => Err(Problem::bad_request("body: must be a JSON object")),
+    }
+}
+
+fn text(obj: &Map<String, Value>, field: &str, errs: &mut ValidationErrors) -> Option<String> {
+    match obj.get(field) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+        None | Some(Value::Null) | Some(Value::String(_)) => {
+            errs.push(field, "required");
+            None
+        }
+        Some(_) => {
+            errs.push(field, "must be a string");
+            None
+        }
+    }
+}
+
+fn unknown(obj: &Map<String, Value>, known: &[&str], errs: &mut ValidationErrors) {
+    for k in obj.keys().filter(|k| !known.contains(&k.as_str())) {
+        errs.push(k.as_str(), "unknown field");
+    }
+}
+
+fn org_view(state: &AppState, o: &Org) -> Value {
+    json!({
+        "type": "org", "id": o.id, "name": o.name, "title": o.title, "org_type": o.org_type,
+        "created_at": crate::rfc3339(o.created_at),
+        "url": crate::common::org_url(state, o),
+    })
+}
+
+fn user_view(u: &User) -> Value {
+    json!({
+        "type": "user", "id": u.id, "username": u.username, "realm": u.realm,
+        "email": u.email, "disabled": u.disabled,
+    })
+}
+
+/// `GET /api/orgs`: the orgs the caller belongs to (every org for `admin` managers).
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, Problem> {
+    let manager = caller.authorize(&state, ADMIN_ORG, MemberManage).await.is_ok();
+    let user = caller.user.id;
+    let orgs = state
+        .run(move |s| {
+            let all = s.list_orgs()?;
+            let mut mine = Vec::new();
+            for o in all {
+                if manager || !s.roles(o.id, user)?.is_empty() {
+                    mine.push(o);
+                }
+            }
+            Ok(mine)
+        })
+        .await?;
+    let results: Vec<Value> = orgs.iter().map(|o| org_view(&state, o)).collect();
+    Ok(Json(json!({ "total_results": results.len(), "results": results })))
+}
+
+/// `POST /api/orgs`: a provider org with its owner (`{name, title, owner: {username, realm}}`).
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    raw: Bytes,
+) -> Result<(StatusCode, Json<Value>), Problem> {
+    caller.authorize(&state, ADMIN_ORG, MemberManage).await?;
+    let obj = object(&raw)?;
+    let mut errs = ValidationErrors::default();
+    unknown(&obj, &["name", "title", "owner"], &mut errs);
+    let title = text(&obj, "title", &mut errs);
+    let name = match obj.get("name").and_then(Value::as_str) {
+        Some(n) => Name::parse(n).map_err(|m| errs.push("name", m)).ok(),
+        None => title.as_deref().and_then(Name::from_title),
+    };
+    let owner = obj.get("owner").and_then(Value::as_object);
+    let username = owner.and_then(|o| o.get("username")).and_then(Value::as_str).map(str::to_owned);
+    let realm =
+        owner.and_then(|o| o.get("realm")).and_then(Value::as_str).unwrap_or(PROVIDER_REALM);
+    if username.is_none() {
+        errs.push("owner.username", "required: the user who will own the org");
+    }
+    if realm != PROVIDER_REALM {
+        errs.push("owner.realm", format!("provider orgs' users live in realm {PROVIDER_REALM}"));
+    }
+    let (true, Some(title), Some(name), Some(username)) = (errs.is_empty(), title, name, username)
+    else {
+        if errs.is_empty() {
+            errs.push("name", "give a name: the title makes none");
+        }
+        return Err(Problem::invalid(errs));
+    };
+
+    let org = state
+        .run(move |s| {
+            let owner = s.user(PROVIDER_REALM, &username)?;
+            let org = s.create_org(name.as_str(), &title, "provider")?;
+            s.set_roles(org.id, owner.id, &["owner".to_owned()])?;
+            Ok(org)
+        })
+        .await
+        .map_err(|p| {
+            if p.status() == StatusCode::NOT_FOUND {
+                let mut e = ValidationErrors::default();
+                e.push("owner.username", "no such user in realm provider/default-idp-2");
+                Problem::invalid(e)
+            } else {
+                p
+            }
+        })?;
+    audit::changed(&state, &caller, ADMIN_ORG, "create", &format!("org {}", org.name)).await;
+    Ok((StatusCode::CREATED, Json(org_view(&state, &org))))
+}
+
+/// `GET /api/orgs/{org}`.
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    let org = caller.authorize(&state, &org, crate::permissions::Permission::SettingsView).await?;
+    Ok(Json(org_view(&state, &org)))
+}
+
+/// `DELETE /api/orgs/{org}`: a provider org with everything in it.
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+) -> Result<StatusCode, Problem> {
+    caller.authorize(&state, ADMIN_ORG, MemberManage).await?;
+    if org == ADMIN_ORG {
+        return Err(Problem::new(StatusCode::CONFLICT, "the admin org cannot be deleted"));
+    }
+    let name = org.clone();
+    state.run(move |s| s.delete_org(s.org(&name)?.id)).await.map_err(|p| {
+        if p.status() == StatusCode::NOT_FOUND {
+            Problem::not_found(format!("no org named {org}"))
+        } else {
+            p
+        }
+    })?;
+    audit::changed(&state, &caller, ADMIN_ORG, "delete", &format!("org {org}")).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/users` (admin managers).
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, Problem> {
+    caller.authorize(&state, ADMIN_ORG, MemberManage).await?;
+    let users = state.run(|s| s.list_users()).await?;
+    let results: Vec<Value> = users.iter().map(user_view).collect();
+    Ok(Json(json!({ "total_results": results.len(), "results": results })))
+}
+
+/// `POST /api/users`: `{username, realm, password, email}`.
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    raw: Bytes,
+) -> Result<(StatusCode, Json<Value>), Problem> {
+    caller.authorize(&state, ADMIN_ORG, MemberManage).await?;
+    let obj = object(&raw)?;
+    let mut errs = ValidationErrors::default();
+    unknown(&obj, &["username", "realm", "password", "email"], &mut errs);
+    let username = text(&obj, "username", &mut errs);
+    let realm = text(&obj, "realm", &mut errs);
+    let password = text(&obj, "password", &mut errs);
+    if let Some(r) = &realm
+        && r != ADMIN_REALM
+        && r != PROVIDER_REALM
+    {
+        errs.push("realm", format!("must be {ADMIN_REALM} or {PROVIDER_REALM}"));
+    }
+    if password.as_ref().is_some_and(|p| p.chars().count() < MIN_PASSWORD) {
+        errs.push("password", format!("must be at least {MIN_PASSWORD} characters"));
+    }
+    if username.as_ref().is_some_and(|u| u.chars().any(char::is_control) || u.len() > 128) {
+        errs.push("username", "must be at most 128 characters, without control characters");
+    }
+    let email = obj.get("email").and_then(Value::as_str).map(str::to_owned);
+    let (true, Some(username), Some(realm), Some(password)) =
+        (errs.is_empty(), username, realm, password)
+    else {
+        return Err(Problem::invalid(errs));
+    };
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|_| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "hashing failed"))?;
+    let new = NewUser { username, realm, email, password_hash: hash };
+    let user = state.run(move |s| s.create_user(&new)).await?;
+    audit::changed(
+        &state,
+        &caller,
+        ADMIN_ORG,
+        "create",
+        &format!("user {}", audit::actor(&user.username, &user.realm)),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(user_view(&user))))
+}
+
+/// `PATCH /api/users/{id}`: `email`, `disabled` (managers), `password` (managers, or the
+/// user for their own). Disabling or a new password ends the user's tokens.
+pub async fn update_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+    raw: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let own = caller.user.id == id;
+    let obj = object(&raw)?;
+    let only_password = obj.keys().all(|k| k == "password");
+    if !(own && only_password) {
+        caller.authorize(&state, ADMIN_ORG, MemberManage).await?;
+    }
+    let mut errs = ValidationErrors::default();
+    unknown(&obj, &["email", "disabled", "password"], &mut errs);
+    let mut change = UserChange::default();
+    match obj.get("disabled") {
+        None => {}
+        Some(Value::Bool(b)) => change.disabled = Some(*b),
+        Some(_) => errs.push("disabled", "must be true or false"),
+    }
+    match obj.get("email") {
+        None => {}
+        Some(Value::Null) => change.email = Some(None),
+        Some(Value::String(e)) => change.email = Some(Some(e.clone())),
+        Some(_) => errs.push("email", "must be a string or null"),
+    }
+    let password = match obj.get("password") {
+        None => None,
+        Some(Value::String(p)) if p.chars().count() >= MIN_PASSWORD => Some(p.clone()),
+        Some(_) => {
+            errs.push(
+                "password",
+                format!("must be a string of at least {MIN_PASSWORD} characters"),
+            );
+            None
+        }
+    };
+    errs.into_result(()).map_err(Problem::invalid)?;
+    if let Some(p) = password {
+        change.password_hash = Some(
+            tokio::task::spawn_blocking(move || hash_password(&p))
+                .await
+                .map_err(|_| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "hashing failed"))?,
+        );
+    }
+    let user = state.run(move |s| s.update_user(id, &change)).await?;
+    audit::changed(
+        &state,
+        &caller,
+        ADMIN_ORG,
+        "update",
+        &format!("user {}", audit::actor(&user.username, &user.realm)),
+    )
+    .await;
+    Ok(Json(user_view(&user)))
+}
+
+/// `DELETE /api/users/{id}`.
+pub async fn delete_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, Problem> {
+    caller.authorize(&state, ADMIN_ORG, MemberManage).await?;
+    if caller.user.id == id {
+        return Err(Problem::new(StatusCode::CONFLICT, "you cannot delete yourself"));
+    }
+    let user = state.run(move |s| s.user_by_id(id)).await?;
+    state.run(move |s| s.delete_user(id)).await?;
+    audit::changed(
+        &state,
+        &caller,
+        ADMIN_ORG,
+        "delete",
+        &format!("user {}", audit::actor(&user.username, &user.realm)),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/orgs/{org}/members`.
+pub async fn members(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    let org = caller.authorize(&state, &org, MemberView).await?;
+    let id = org.id;
+    let members = state.run(move |s| s.members(id)).await?;
+    let results: Vec<Value> = members
+        .iter()
+        .map(|(u, roles)| {
+            let mut v = user_view(u);
+            v["roles"] = json!(roles);
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "total_results": results.len(), "results": results })))
+}
+
+/// `POST /api/orgs/{org}/members`: `{username, realm, roles}` sets the user's roles.
+pub async fn set_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    raw: Bytes,
+) -> Result<Json<Value>, Problem> {
+    let org = caller.authorize(&state, &org, MemberManage).await?;
+    let obj = object(&raw)?;
+    let mut errs = ValidationErrors::default();
+    unknown(&obj, &["username", "realm", "roles"], &mut errs);
+    let username = text(&obj, "username", &mut errs);
+    let realm =
+        obj.get("realm").and_then(Value::as_str).unwrap_or(realm_of(&org.org_type)).to_owned();
+    if realm != realm_of(&org.org_type) {
+        errs.push(
+            "realm",
+            format!("members of this org come from realm {}", realm_of(&org.org_type)),
+        );
+    }
+    let roles: Vec<String> = match obj.get("roles").and_then(Value::as_array) {
+        Some(list) => list.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        None => {
+            errs.push("roles", "required: a list of role names");
+            Vec::new()
+        }
+    };
+    for r in roles.iter().filter(|r| !built_in_roles(&org.org_type).contains(&r.as_str())) {
+        errs.push(
+            "roles",
+            format!("unknown role '{r}' (one of {})", built_in_roles(&org.org_type).join(", ")),
+        );
+    }
+    let (true, Some(username)) = (errs.is_empty(), username) else {
+        return Err(Problem::invalid(errs));
+    };
+    let (org_id, roles2) = (org.id, roles.clone());
+    let user = state
+        .run(move |s| {
+            let user = s.user(&realm, &username)?;
+            s.set_roles(org_id, user.id, &roles2)?;
+            Ok(user)
+        })
+        .await
+        .map_err(|p| {
+            if p.status() == StatusCode::NOT_FOUND {
+                let mut e = ValidationErrors::default();
+                e.push("username", "no such user in the org's realm");
+                Problem::invalid(e)
+            } else {
+                p
+            }
+        })?;
+    audit::changed(
+        &state,
+        &caller,
+        &org.name,
+        "update",
+        &format!("member {}", audit::actor(&user.username, &user.realm)),
+    )
+    .await;
+    let mut v = user_view(&user);
+    v["roles"] = json!(roles);
+    Ok(Json(v))
+}
+
+/// `DELETE /api/orgs/{org}/members/{user_id}`.
+pub async fn remove_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, user_id)): Path<(String, Uuid)>,
+) -> Result<StatusCode, Problem> {
+    let org = caller.authorize(&state, &org, MemberManage).await?;
+    let org_id = org.id;
+    let roles = state.run(move |s| s.roles(org_id, user_id)).await?;
+    if roles.is_empty() {
+        return Err(Problem::not_found("no such member"));
+    }
+    state.run(move |s| s.set_roles(org_id, user_id, &[])).await?;
+    audit::changed(&state, &caller, &org.name, "delete", &format!("member {user_id}")).await;
+    Ok(StatusCode::NO_CONTENT)
+}

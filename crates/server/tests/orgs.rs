@@ -1,0 +1,158 @@
+//! Provider orgs, users and members: who may do what, and tokens that end.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use tlsdeck_store::Store;
+
+mod support;
+use support::{Api, assert_problem};
+
+const PROVIDER: &str = "provider/default-idp-2";
+
+async fn user(api: &Api, username: &str, realm: &str) -> String {
+    let body = json!({"username": username, "realm": realm, "password": "long-enough-pw-1", "email": null});
+    let r = api.call("POST", "/api/users", Some(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body["id"].as_str().unwrap().to_owned()
+}
+
+fn names(v: &Value, field: &str) -> Vec<String> {
+    v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o[field].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_admin_makes_a_provider_org_whose_owner_manages_it() {
+    let api = Api::new().await;
+    user(&api, "alice", PROVIDER).await;
+    let r = api
+        .call(
+            "POST",
+            "/api/orgs",
+            Some(json!({"title": "Shop Team", "owner": {"username": "alice", "realm": PROVIDER}})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["name"].as_str()),
+        (StatusCode::CREATED, Some("shop-team")),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        names(&api.call("GET", "/api/orgs", None).await.body, "name"),
+        ["admin", "shop-team"]
+    );
+
+    let alice = api.login("alice", "long-enough-pw-1", PROVIDER).await;
+    let r = api.send("GET", "/api/orgs", Some(&alice), None, &[]).await;
+    assert_eq!(names(&r.body, "name"), ["shop-team"]);
+    let profile = json!({"title": "p", "ciphers": ["ECDHE_RSA_WITH_AES_128_GCM_SHA256"]});
+    let r = api
+        .send(
+            "POST",
+            "/api/orgs/shop-team/tls-client-profiles",
+            Some(&alice),
+            Some(profile.clone()),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let r = api.send("GET", "/api/orgs/admin/tls-client-profiles", Some(&alice), None, &[]).await;
+    assert_problem(&r, StatusCode::NOT_FOUND);
+    let r = api.send("POST", "/api/users", Some(&alice), Some(json!({})), &[]).await;
+    assert_problem(&r, StatusCode::NOT_FOUND);
+
+    user(&api, "bob", PROVIDER).await;
+    let add = json!({"username": "bob", "roles": ["developer"]});
+    let r = api.send("POST", "/api/orgs/shop-team/members", Some(&alice), Some(add), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let bob = api.login("bob", "long-enough-pw-1", PROVIDER).await;
+    let r = api.send("GET", "/api/orgs/shop-team/tls-client-profiles", Some(&bob), None, &[]).await;
+    assert_eq!(r.body["total_results"], 1);
+    let r = api
+        .send("POST", "/api/orgs/shop-team/tls-client-profiles", Some(&bob), Some(profile), &[])
+        .await;
+    assert_problem(&r, StatusCode::FORBIDDEN);
+    let r = api.send("GET", "/api/orgs/shop-team/members", Some(&alice), None, &[]).await;
+    assert_eq!(names(&r.body, "username"), ["alice", "bob"]);
+
+    let bad = json!({"username": "bob", "roles": ["topology-administrator"]});
+    let r = api.send("POST", "/api/orgs/shop-team/members", Some(&alice), Some(bad), &[]).await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+
+    assert_eq!(
+        api.call("DELETE", "/api/orgs/shop-team", None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let r =
+        api.send("GET", "/api/orgs/shop-team/tls-client-profiles", Some(&alice), None, &[]).await;
+    assert_problem(&r, StatusCode::NOT_FOUND);
+    assert_problem(&api.call("DELETE", "/api/orgs/admin", None).await, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn disabling_a_user_or_changing_a_password_ends_their_tokens() {
+    let api = Api::new().await;
+    let id = user(&api, "carol", "admin/default-idp-1").await;
+    let org = api.store.org("admin").unwrap();
+    tlsdeck_store::Store::set_roles(
+        api.store.as_ref(),
+        org.id,
+        id.parse().unwrap(),
+        &["viewer".into()],
+    )
+    .unwrap();
+    let carol = api.login("carol", "long-enough-pw-1", "admin/default-idp-1").await;
+    let profiles = "/api/orgs/admin/tls-client-profiles";
+    assert_eq!(api.send("GET", profiles, Some(&carol), None, &[]).await.status, StatusCode::OK);
+
+    let change = json!({"password": "another-long-pw-2"});
+    let r = api.send("PATCH", &format!("/api/users/{id}"), Some(&carol), Some(change), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_problem(
+        &api.send("GET", profiles, Some(&carol), None, &[]).await,
+        StatusCode::UNAUTHORIZED,
+    );
+
+    let carol = api.login("carol", "another-long-pw-2", "admin/default-idp-1").await;
+    let r = api
+        .send(
+            "PATCH",
+            &format!("/api/users/{id}"),
+            Some(&carol),
+            Some(json!({"disabled": false})),
+            &[],
+        )
+        .await;
+    assert_problem(&r, StatusCode::FORBIDDEN);
+    let r = api.call("PATCH", &format!("/api/users/{id}"), Some(json!({"disabled": true}))).await;
+    assert_eq!(r.body["disabled"], true);
+    assert_problem(
+        &api.send("GET", profiles, Some(&carol), None, &[]).await,
+        StatusCode::UNAUTHORIZED,
+    );
+    let body = json!({"username": "carol", "password": "another-long-pw-2", "realm": "admin/default-idp-1"});
+    assert_problem(
+        &api.send("POST", "/api/token", None, Some(body), &[]).await,
+        StatusCode::UNAUTHORIZED,
+    );
+
+    let r = api
+        .call(
+            "POST",
+            "/api/users",
+            Some(json!({"username": "x", "realm": "elsewhere", "password": "short"})),
+        )
+        .await;
+    let fields: Vec<&str> =
+        r.body["errors"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
+    assert_eq!(fields, ["realm", "password"]);
+    assert_eq!(
+        api.call("DELETE", &format!("/api/users/{id}"), None).await.status,
+        StatusCode::NO_CONTENT
+    );
+}
