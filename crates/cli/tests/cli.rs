@@ -700,6 +700,17 @@ fn serves_over_tls_through_a_server_profile_and_reloads_it_without_a_restart() {
         "new connections follow the changed profile: TLS 1.2 is refused"
     );
     assert!(over_tls(port, "-tls1_3", &http_request("GET", "/healthz", None, None)).is_some());
+
+    let path2 = "/api/orgs/admin/tls-server-profiles/tls-server-profile-default/2.0.0";
+    let delete =
+        over_tls(port, "-tls1_3", &http_request("DELETE", path, Some(token), None)).unwrap();
+    assert!(delete.starts_with("HTTP/1.0 409"), "the serving profile cannot be deleted: {delete}");
+    let rename = r#"{"version": "2.0.0"}"#;
+    let answer = over_tls(port, "-tls1_3", &http_request("PATCH", path, Some(token), Some(rename)));
+    assert!(answer.is_some_and(|a| a.starts_with("HTTP/1.0 200")));
+    let health = over_tls(port, "-tls1_3", &http_request("GET", "/healthz", None, None));
+    assert!(health.is_some(), "the listener follows its profile through a rename");
+    assert!(over_tls(port, "-tls1_3", &http_request("GET", path2, Some(token), None)).is_some());
 }
 
 #[test]

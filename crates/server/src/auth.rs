@@ -187,10 +187,11 @@ impl Caller {
             .run(move |s| {
                 let org = s.org(&org_name)?;
                 let roles = s.roles(org.id, user_id)?;
-                Ok((org, roles))
+                let custom = s.custom_roles(org.id)?;
+                Ok((org, roles, custom))
             })
             .await;
-        let (org, roles) = match found {
+        let (org, roles, custom) = match found {
             Ok(pair) => pair,
             Err(p) if p.status() == StatusCode::NOT_FOUND => return Err(no_org(org)),
             Err(p) => return Err(p),
@@ -198,7 +199,7 @@ impl Caller {
         if roles.is_empty() {
             return Err(no_org(org.name.as_str()));
         }
-        if !permissions.iter().any(|p| permissions::allows(&roles, *p)) {
+        if !permissions.iter().any(|p| permissions::allows_with(&roles, &custom, *p)) {
             let needed: Vec<&str> = permissions.iter().map(|p| p.as_str()).collect();
             let detail = format!("needs {}", needed.join(" or "));
             audit::record(

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use chrono::Utc;
 use serde_json::{Map, Value, json};
-use tlsdeck_model::{ValidationErrors, Warning, parse_labels};
+use tlsdeck_model::{ServerKey, ValidationErrors, Warning, parse_labels};
 use tlsdeck_pki::{self as pki, Keystore};
 use tlsdeck_store::{NewKeystore, Org, StoredKeystore};
 
@@ -117,6 +117,9 @@ pub async fn patch(
     };
     let upload_warnings =
         ks.as_ref().map(|k| pki::keystore_warnings(k, Utc::now())).unwrap_or_default();
+    if let Some(ks) = &ks {
+        check_server_profiles(&state, &org, stored.id, &ks.leaf().info.key_type).await?;
+    }
     let new = match &ks {
         Some(ks) => sealed(&state, &org, labels_of(labels), ks)?,
         None => NewKeystore {
@@ -179,6 +182,38 @@ pub async fn clear(
     tracing::info!(org = %org.name, deleted, user = %caller.user.username, "cleared keystores");
     audit::changed(&state, &caller, &org.name, "clear", "keystores").await;
     Ok(Json(json!({ "deleted": deleted })))
+}
+
+/// Refuses new key material that a server profile using this keystore could not serve its
+/// suites with.
+async fn check_server_profiles(
+    state: &AppState,
+    org: &Org,
+    keystore: uuid::Uuid,
+    key_type: &str,
+) -> Result<(), Problem> {
+    let org_id = org.id;
+    let users = state
+        .run(move |s| {
+            let page = tlsdeck_store::Page { limit: 1000, offset: 0 };
+            let (_, all) = s.list_server_profiles(org_id, None, page)?;
+            Ok(all
+                .into_iter()
+                .filter(|p| p.keystore.as_ref().is_some_and(|l| l.id == keystore))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    let mut errs = ValidationErrors::default();
+    for p in users.into_iter().map(|p| p.profile) {
+        if let Err(e) = p.check_key(ServerKey::from_key_type(key_type)) {
+            let why = e.fields().first().map(|f| f.message.clone()).unwrap_or_default();
+            errs.push(
+                "keystore",
+                format!("tls-server-profile {}:{} uses this keystore: {why}", p.name, p.version),
+            );
+        }
+    }
+    errs.into_result(()).map_err(Problem::invalid)
 }
 
 async fn fetch(state: &AppState, org: &Org, key: &str) -> Result<StoredKeystore, Problem> {

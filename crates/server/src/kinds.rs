@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 use tlsdeck_model::{
-    ClientProfile, ServerKey, ServerProfile, StoreRef, ValidationErrors, Visibility, Warning, lint,
+    ClientProfile, MutualAuthentication, ServerKey, ServerProfile, StoreRef, ValidationErrors,
+    Visibility, Warning, lint,
 };
 use tlsdeck_store::{Org, Page, ProfileRefs, Result, Store, Stored};
 use uuid::Uuid;
@@ -210,7 +211,16 @@ impl ProfileKind for ServerKind {
     }
 
     fn warnings(p: &ServerProfile) -> Vec<Warning> {
-        tlsdeck_engine::server_warnings(p)
+        let mut all = tlsdeck_engine::server_warnings(p);
+        if p.mutual_authentication != MutualAuthentication::None && p.truststore.is_none() {
+            all.push(Warning::new(
+                "client_certificates_system_trust",
+                "truststore",
+                "client certificates are checked against the system's CAs and no CA names are \
+                 sent: set a truststore with the CAs that issue your clients' certificates",
+            ));
+        }
+        all
     }
 
     fn effective(p: &ServerProfile) -> Value {

@@ -58,6 +58,8 @@ pub struct AppState {
     master_key: Arc<MasterKey>,
     /// Compiled client contexts, one per profile revision.
     contexts: Arc<ContextCache>,
+    /// The server profile this server's own TLS listener serves through, if any.
+    listener_profile: Arc<std::sync::OnceLock<uuid::Uuid>>,
     /// The base of the URLs put into responses, e.g. `http://127.0.0.1:7070`.
     public_url: String,
 }
@@ -73,6 +75,7 @@ impl AppState {
             store,
             master_key: Arc::new(master_key),
             contexts: Arc::new(ContextCache::new()),
+            listener_profile: Arc::new(std::sync::OnceLock::new()),
             public_url: public_url.into().trim_end_matches('/').to_owned(),
         }
     }
@@ -133,6 +136,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/orgs/{org}", get(orgs::get).delete(orgs::delete))
         .route("/api/orgs/{org}/members", get(orgs::members).post(orgs::set_member))
         .route("/api/orgs/{org}/members/{user}", axum::routing::delete(orgs::remove_member))
+        .route("/api/orgs/{org}/roles", get(orgs::roles).post(orgs::create_role))
+        .route("/api/orgs/{org}/roles/{name}", axum::routing::delete(orgs::delete_role))
         .route("/api/users", get(orgs::list_users).post(orgs::create_user))
         .route("/api/users/{id}", axum::routing::patch(orgs::update_user).delete(orgs::delete_user))
         .route(&format!("{item}/lint"), get(profiles::lint))
@@ -234,18 +239,20 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let state = AppState::new(store, master_key, format!("{scheme}://{addr}"));
     apply::check_master_key(&state)?;
     let app = router(state.clone());
-    println!("tlsdeck listening on {scheme}://{addr}");
 
     match &config.tls_server_profile {
         None => {
             tracing::info!(%addr, data_dir = %dir.display(), "listening");
+            println!("tlsdeck listening on {scheme}://{addr}");
             axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
         }
         Some(profile) => {
             let org = state.store.org(ADMIN_ORG)?;
-            let tls = tls::TlsListener::start(listener, state, org, profile)
+            let tls = tls::TlsListener::start(listener, state.clone(), org, profile)
                 .with_context(|| format!("cannot serve through TLS server profile {profile}"))?;
+            let _ = state.listener_profile.set(tls.serving());
             tracing::info!(%addr, profile = %profile, data_dir = %dir.display(), "listening over TLS");
+            println!("tlsdeck listening on {scheme}://{addr}");
             axum::serve(tls, app).with_graceful_shutdown(shutdown_signal()).await?;
         }
     }

@@ -6,12 +6,12 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 use tlsdeck_model::{Name, ValidationErrors};
-use tlsdeck_store::{NewUser, Org, User, UserChange};
+use tlsdeck_store::{CustomRole, NewUser, Org, User, UserChange};
 use uuid::Uuid;
 
 use crate::auth::{Caller, hash_password};
 use crate::permissions::Permission::{MemberManage, MemberView};
-use crate::permissions::{PROVIDER_REALM, built_in_roles, realm_of};
+use crate::permissions::{PROVIDER_REALM, Permission, built_in_roles, of_role, realm_of};
 use crate::problem::Problem;
 use crate::{ADMIN_ORG, ADMIN_REALM, AppState, audit, body};
 
@@ -353,11 +353,13 @@ pub async fn set_member(
             Vec::new()
         }
     };
-    for r in roles.iter().filter(|r| !built_in_roles(&org.org_type).contains(&r.as_str())) {
-        errs.push(
-            "roles",
-            format!("unknown role '{r}' (one of {})", built_in_roles(&org.org_type).join(", ")),
-        );
+    let id = org.id;
+    let custom: Vec<String> =
+        state.run(move |s| s.custom_roles(id)).await?.into_iter().map(|c| c.name).collect();
+    let known =
+        |r: &str| built_in_roles(&org.org_type).contains(&r) || custom.iter().any(|c| c == r);
+    for r in roles.iter().filter(|r| !known(r)) {
+        errs.push("roles", format!("unknown role '{r}' (see GET .../roles)"));
     }
     let (true, Some(username)) = (errs.is_empty(), username) else {
         return Err(Problem::invalid(errs));
@@ -406,5 +408,89 @@ pub async fn remove_member(
     }
     state.run(move |s| s.set_roles(org_id, user_id, &[])).await?;
     audit::changed(&state, &caller, &org.name, "delete", &format!("member {user_id}")).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/orgs/{org}/roles`: the built-in roles and the org's custom ones, with their
+/// permissions.
+pub async fn roles(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    let org = caller.authorize(&state, &org, MemberView).await?;
+    let id = org.id;
+    let custom = state.run(move |s| s.custom_roles(id)).await?;
+    let mut results: Vec<Value> = built_in_roles(&org.org_type)
+        .iter()
+        .map(|r| {
+            let perms: Vec<&str> = of_role(r).iter().map(|p| p.as_str()).collect();
+            json!({"name": r, "title": r, "built_in": true, "permissions": perms})
+        })
+        .collect();
+    results.extend(custom.iter().map(|c| {
+        json!({"name": c.name, "title": c.title, "built_in": false, "permissions": c.permissions})
+    }));
+    Ok(Json(json!({ "total_results": results.len(), "results": results })))
+}
+
+/// `POST /api/orgs/{org}/roles`: a custom role, `{name, title, permissions}`.
+pub async fn create_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(org): Path<String>,
+    raw: Bytes,
+) -> Result<(StatusCode, Json<Value>), Problem> {
+    let org = caller.authorize(&state, &org, MemberManage).await?;
+    let obj = object(&raw)?;
+    let mut errs = ValidationErrors::default();
+    unknown(&obj, &["name", "title", "permissions"], &mut errs);
+    let title = text(&obj, "title", &mut errs);
+    let name = match obj.get("name").and_then(Value::as_str) {
+        Some(n) => Name::parse(n).map_err(|m| errs.push("name", m)).ok(),
+        None => title.as_deref().and_then(Name::from_title),
+    };
+    if name.as_ref().is_some_and(|n| built_in_roles(&org.org_type).contains(&n.as_str())) {
+        errs.push("name", "is a built-in role");
+    }
+    let mut permissions = Vec::new();
+    match obj.get("permissions").and_then(Value::as_array) {
+        Some(list) => {
+            for (i, p) in list.iter().enumerate() {
+                match p.as_str().and_then(Permission::from_name) {
+                    Some(p) => permissions.push(p.as_str().to_owned()),
+                    None => errs.push(format!("permissions[{i}]"), "unknown permission"),
+                }
+            }
+        }
+        None => errs.push("permissions", "required: a list of permission names"),
+    }
+    let (true, Some(title), Some(name)) = (errs.is_empty(), title, name) else {
+        return Err(Problem::invalid(errs));
+    };
+    let role = CustomRole { name: name.to_string(), title, permissions };
+    let (id, stored) = (org.id, role.clone());
+    state.run(move |s| s.create_custom_role(id, &stored)).await?;
+    audit::changed(&state, &caller, &org.name, "create", &format!("role {}", role.name)).await;
+    let body = json!({"name": role.name, "title": role.title, "built_in": false, "permissions": role.permissions});
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// `DELETE /api/orgs/{org}/roles/{name}`: a custom role and the memberships in it.
+pub async fn delete_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((org, name)): Path<(String, String)>,
+) -> Result<StatusCode, Problem> {
+    let org = caller.authorize(&state, &org, MemberManage).await?;
+    let (id, role) = (org.id, name.clone());
+    state.run(move |s| s.delete_custom_role(id, &role)).await.map_err(|p| {
+        if p.status() == StatusCode::NOT_FOUND {
+            Problem::not_found(format!("no custom role {name}"))
+        } else {
+            p
+        }
+    })?;
+    audit::changed(&state, &caller, &org.name, "delete", &format!("role {name}")).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,7 @@
 //! What each role may do. Permissions follow the source product's names.
 
 use serde::Serialize;
+use tlsdeck_store::CustomRole;
 
 /// A permission a role carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -13,6 +14,10 @@ pub enum Permission {
     MemberView,
     /// Add, change and remove members (in `admin`: also orgs and users).
     MemberManage,
+    /// See gateways and their routes.
+    TopologyView,
+    /// Change gateways and their routes.
+    TopologyManage,
 }
 
 impl Permission {
@@ -23,7 +28,24 @@ impl Permission {
             Self::SettingsManage => "settings:manage",
             Self::MemberView => "member:view",
             Self::MemberManage => "member:manage",
+            Self::TopologyView => "topology:view",
+            Self::TopologyManage => "topology:manage",
         }
+    }
+
+    /// Every permission, in the order of the source product's list.
+    pub const ALL: [Permission; 6] = [
+        Self::SettingsView,
+        Self::SettingsManage,
+        Self::TopologyView,
+        Self::TopologyManage,
+        Self::MemberView,
+        Self::MemberManage,
+    ];
+
+    /// The permission of that name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
     }
 }
 
@@ -31,8 +53,8 @@ impl Permission {
 pub fn of_role(role: &str) -> &'static [Permission] {
     use Permission::*;
     match role {
-        "owner" | "administrator" => &[SettingsView, SettingsManage, MemberView, MemberManage],
-        "topology-administrator" => &[SettingsView, SettingsManage],
+        "owner" | "administrator" => &Permission::ALL,
+        "topology-administrator" => &[SettingsView, SettingsManage, TopologyView, TopologyManage],
         "member" | "viewer" | "developer" => &[SettingsView],
         _ => &[],
     }
@@ -60,6 +82,16 @@ pub const PROVIDER_REALM: &str = "provider/default-idp-2";
 /// True when any of `roles` carries `permission`.
 pub fn allows(roles: &[String], permission: Permission) -> bool {
     roles.iter().any(|r| of_role(r).contains(&permission))
+}
+
+/// True when any of `roles`, built-in or one of the org's `custom` roles, carries
+/// `permission`.
+pub fn allows_with(roles: &[String], custom: &[CustomRole], permission: Permission) -> bool {
+    allows(roles, permission)
+        || custom
+            .iter()
+            .filter(|c| roles.contains(&c.name))
+            .any(|c| c.permissions.iter().any(|p| p == permission.as_str()))
 }
 
 #[cfg(test)]

@@ -72,6 +72,16 @@ impl Problem {
         }
     }
 
+    /// 409: the item is still used by `users`.
+    pub fn in_use(users: Vec<String>) -> Self {
+        Self {
+            status: StatusCode::CONFLICT,
+            detail: format!("still in use by {}: change or delete those first", users.join(", ")),
+            errors: Vec::new(),
+            used_by: users,
+        }
+    }
+
     /// The same problem answered with another status.
     pub fn with_status(mut self, status: StatusCode) -> Self {
         self.status = status;

@@ -109,6 +109,11 @@ pub async fn clear<K: ProfileKind>(
     let org = caller.authorize(&state, &org, SettingsManage).await?;
     check_confirm(q.confirm.as_deref(), &org, K::LABEL)?;
     let org_id = org.id;
+    if let Some(&serving) = state.listener_profile.get()
+        && state.run(move |s| K::by_id(s, org_id, serving)).await.is_ok()
+    {
+        return Err(Problem::in_use(vec!["the TLS listener of this server".into()]));
+    }
     let deleted = state.run(move |s| K::clear(s, org_id)).await?;
     tracing::info!(org = %org.name, deleted, kind = K::TYPE, user = %caller.user.username,
         "cleared profiles");
@@ -348,6 +353,11 @@ async fn remove<K: ProfileKind>(
     let org = caller.authorize(&state, &org, SettingsManage).await?;
     let stored = locator.fetch(&state, &org).await?;
     let expected = expected_revision(&headers, &etag(stored.id, stored.revision), stored.revision)?;
+    if state.listener_profile.get() == Some(&stored.id) {
+        return Err(crate::problem::Problem::in_use(vec![
+            "the TLS listener of this server".into(),
+        ]));
+    }
     let (org_id, id) = (org.id, stored.id);
     state.run(move |s| K::delete(s, org_id, id, Some(expected))).await?;
     state.contexts.remove(&id.to_string());

@@ -2,7 +2,9 @@
 //!
 //! Each new connection checks the profile's revision (which moves when the profile, its
 //! keystore or its truststore changes) and rebuilds the acceptor when it moved, so changes
-//! reach new connections without a restart.
+//! reach new connections without a restart. The profile is followed by id, so a rename
+//! does not lose it; when a change leaves it unusable, the last working acceptor serves on
+//! and the problem is logged once per revision.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -22,29 +24,58 @@ const BACKLOG: usize = 256;
 struct Acceptor {
     state: AppState,
     org: Org,
-    name: String,
-    version: String,
-    built: Mutex<Option<(i64, Arc<ServerContext>)>>,
+    /// The profile's id: it is followed through renames.
+    id: uuid::Uuid,
+    /// The acceptor in use and the revision it was built from.
+    built: Mutex<(i64, Arc<ServerContext>)>,
+    /// The last revision that could not be used, so its problem is logged once.
+    refused: Mutex<Option<i64>>,
 }
 
 impl Acceptor {
-    /// The acceptor for the profile's current revision, rebuilt when it moved.
-    fn current(&self) -> anyhow::Result<Arc<ServerContext>> {
-        let stored = self.state.store.server_profile(self.org.id, &self.name, &self.version)?;
-        let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((revision, ctx)) = built.as_ref()
-            && *revision == stored.revision
-        {
-            return Ok(Arc::clone(ctx));
+    /// The acceptor for the profile's current revision, rebuilt when it moved; the last
+    /// working one when the profile can no longer be read or built.
+    fn current(&self) -> Arc<ServerContext> {
+        let (revision, ctx) = {
+            let built = self.built.lock().unwrap_or_else(|e| e.into_inner());
+            (built.0, Arc::clone(&built.1))
+        };
+        let stored = match self.state.store.server_profile_by_id(self.org.id, self.id) {
+            Ok(s) if s.revision == revision => return ctx,
+            Ok(s) => s,
+            Err(e) => {
+                self.refuse(-1, &anyhow::anyhow!("the profile cannot be read: {e}"));
+                return ctx;
+            }
+        };
+        match build(&self.state, &self.org, &stored) {
+            Ok(new) => {
+                let new = Arc::new(new);
+                *self.built.lock().unwrap_or_else(|e| e.into_inner()) =
+                    (stored.revision, Arc::clone(&new));
+                tracing::info!(profile = %key(&stored), revision = stored.revision,
+                    "TLS server profile reloaded");
+                new
+            }
+            Err(e) => {
+                self.refuse(stored.revision, &e);
+                ctx
+            }
         }
-        let ctx = Arc::new(build(&self.state, &self.org, &stored)?);
-        if built.is_some() {
-            tracing::info!(profile = %format!("{}:{}", self.name, self.version),
-                revision = stored.revision, "TLS server profile reloaded");
-        }
-        *built = Some((stored.revision, Arc::clone(&ctx)));
-        Ok(ctx)
     }
+
+    fn refuse(&self, revision: i64, e: &anyhow::Error) {
+        let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+        if *refused != Some(revision) {
+            *refused = Some(revision);
+            tracing::error!(profile_id = %self.id, error = %e,
+                "the listener's TLS server profile cannot be used; serving on with its last working settings");
+        }
+    }
+}
+
+fn key(p: &StoredServerProfile) -> String {
+    format!("{}:{}", p.profile.name, p.profile.version)
 }
 
 fn build(state: &AppState, org: &Org, p: &StoredServerProfile) -> anyhow::Result<ServerContext> {
@@ -59,6 +90,7 @@ fn build(state: &AppState, org: &Org, p: &StoredServerProfile) -> anyhow::Result
 pub struct TlsListener {
     local: SocketAddr,
     ready: mpsc::Receiver<(TlsStream, SocketAddr)>,
+    serving: uuid::Uuid,
 }
 
 impl TlsListener {
@@ -72,19 +104,28 @@ impl TlsListener {
     ) -> anyhow::Result<Self> {
         let (name, version) = profile
             .split_once(':')
+            .filter(|(n, v)| !n.is_empty() && !v.is_empty())
             .ok_or_else(|| anyhow::anyhow!("--tls-server-profile must be NAME:VERSION"))?;
+        let stored = state.store.server_profile(org.id, name, version).map_err(|e| {
+            anyhow::anyhow!("no usable server profile {name}:{version} in org {}: {e}", org.name)
+        })?;
+        let ctx = Arc::new(build(&state, &org, &stored)?);
         let acceptor = Arc::new(Acceptor {
             state,
             org,
-            name: name.to_owned(),
-            version: version.to_owned(),
-            built: Mutex::new(None),
+            id: stored.id,
+            built: Mutex::new((stored.revision, ctx)),
+            refused: Mutex::new(None),
         });
-        acceptor.current()?;
         let local = tcp.local_addr()?;
         let (tx, ready) = mpsc::channel(BACKLOG);
         tokio::spawn(accept_loop(tcp, acceptor, tx));
-        Ok(Self { local, ready })
+        Ok(Self { local, ready, serving: stored.id })
+    }
+
+    /// The id of the server profile the listener serves through.
+    pub fn serving(&self) -> uuid::Uuid {
+        self.serving
     }
 }
 
@@ -107,18 +148,14 @@ async fn accept_loop(
         }
         let (acceptor, tx) = (Arc::clone(&acceptor), tx.clone());
         tokio::spawn(async move {
-            let ctx = match tokio::task::spawn_blocking(move || acceptor.current()).await {
-                Ok(Ok(ctx)) => ctx,
-                Ok(Err(e)) => {
-                    return tracing::error!(error = %e, "the TLS server profile cannot be used");
-                }
-                Err(_) => return,
+            let Ok(ctx) = tokio::task::spawn_blocking(move || acceptor.current()).await else {
+                return;
             };
             match ctx.accept(stream).await {
                 Ok(tls) => {
                     let _ = tx.send((tls, peer)).await;
                 }
-                Err(e) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(e) => tracing::info!(%peer, error = %e, "TLS handshake failed"),
             }
         });
     }

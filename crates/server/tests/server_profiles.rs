@@ -94,3 +94,26 @@ async fn needs_a_keystore_whose_key_serves_the_suites() {
     let r = api.call("POST", SERVER_PROFILES, Some(body)).await;
     assert_eq!(fields(&r.body), ["truststore"]);
 }
+
+#[tokio::test]
+async fn a_keystore_cannot_take_a_key_its_server_profiles_cannot_serve() {
+    let api = Api::new().await;
+    let pki = Pki::new();
+    with_ec_keystore(&api, &pki).await;
+    let body = json!({"title": "ec listener", "keystore": "listener", "ciphers": ["ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"]});
+    assert_eq!(api.call("POST", SERVER_PROFILES, Some(body)).await.status, StatusCode::CREATED);
+
+    pki.rsa_self_signed();
+    let rsa = pki.read("rsa.pem") + &pki.read("rsa.key");
+    let r = api
+        .call("PATCH", "/api/orgs/admin/keystores/listener", Some(json!({"keystore": rsa})))
+        .await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body["errors"][0]["message"].as_str().unwrap().contains("ec-listener:1.0.0"),
+        "{}",
+        r.body
+    );
+    let ks = api.call("GET", "/api/orgs/admin/keystores/listener", None).await;
+    assert_eq!(ks.body["revision"], 1, "nothing was written");
+}

@@ -6,9 +6,9 @@ mod records;
 pub mod sqlite;
 
 pub use records::{
-    Event, EventFilter, Labels, NewEntry, NewKeystore, UserChange, NewUser, Org, Page, ProfileRefs, StoreLink,
-    Stored, StoredEntry, StoredKeystore, StoredProfile, StoredServerProfile, StoredTruststore,
-    User,
+    CustomRole, Event, EventFilter, Labels, NewEntry, NewKeystore, NewUser, Org, Page, ProfileRefs,
+    StoreLink, Stored, StoredEntry, StoredKeystore, StoredProfile, StoredServerProfile,
+    StoredTruststore, User, UserChange,
 };
 pub use sqlite::SqliteStore;
 
@@ -83,6 +83,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn delete_user(&self, id: Uuid) -> Result<()>;
     /// The org's members with their roles, by realm and name.
     fn members(&self, org_id: Uuid) -> Result<Vec<(User, Vec<String>)>>;
+    /// The org's custom roles, by name.
+    fn custom_roles(&self, org_id: Uuid) -> Result<Vec<CustomRole>>;
+    /// Defines a custom role; a taken name is a conflict.
+    fn create_custom_role(&self, org_id: Uuid, role: &CustomRole) -> Result<()>;
+    /// Removes a custom role and every membership in it.
+    fn delete_custom_role(&self, org_id: Uuid, name: &str) -> Result<()>;
     /// Replaces a user's roles in an org; no roles ends the membership.
     fn set_roles(&self, org_id: Uuid, user_id: Uuid, roles: &[String]) -> Result<()>;
 

@@ -254,3 +254,14 @@ pub struct EventFilter {
     /// Only events before this time.
     pub until: Option<DateTime<Utc>>,
 }
+
+/// A role an org defined from the permission list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomRole {
+    /// Unique in the org, used in memberships.
+    pub name: String,
+    /// Shown to people.
+    pub title: String,
+    /// Permission names, e.g. `settings:manage`.
+    pub permissions: Vec<String>,
+}

@@ -119,6 +119,28 @@ impl Pki {
         );
     }
 
+    /// An RSA key with a self-signed certificate for localhost, as `rsa.pem` and `rsa.key`.
+    pub fn rsa_self_signed(&self) {
+        openssl(
+            self.dir.path(),
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "30",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                "rsa.key",
+                "-out",
+                "rsa.pem",
+            ],
+        );
+    }
+
     /// The leaf's key encrypted with a password, as PKCS#8.
     pub fn encrypted_leaf_key(&self, password: &str) -> String {
         openssl(

@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_stores.sql")),
     (3, include_str!("migrations/0003_server_profiles.sql")),
     (4, include_str!("migrations/0004_events.sql")),
+    (5, include_str!("migrations/0005_custom_roles.sql")),
 ];
 
 /// Applies the migrations the database has not seen yet.

@@ -15,9 +15,9 @@ use tlsdeck_model::{ClientProfile, ServerProfile};
 use uuid::Uuid;
 
 use crate::{
-    Event, EventFilter, Labels, NewEntry, NewKeystore, UserChange, NewUser, Org, Page, ProfileRefs, Result,
-    Store, StoreError, StoredEntry, StoredKeystore, StoredProfile, StoredServerProfile,
-    StoredTruststore, User,
+    CustomRole, Event, EventFilter, Labels, NewEntry, NewKeystore, NewUser, Org, Page, ProfileRefs,
+    Result, Store, StoreError, StoredEntry, StoredKeystore, StoredProfile, StoredServerProfile,
+    StoredTruststore, User, UserChange,
 };
 
 /// The SQLite store.
@@ -216,6 +216,24 @@ impl Store for SqliteStore {
 
     fn members(&self, org_id: Uuid) -> Result<Vec<(User, Vec<String>)>> {
         users::members(&self.conn(), org_id)
+    }
+
+    fn custom_roles(&self, org_id: Uuid) -> Result<Vec<CustomRole>> {
+        users::custom_roles(&self.conn(), org_id)
+    }
+
+    fn create_custom_role(&self, org_id: Uuid, role: &CustomRole) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO custom_roles (org_id, name, title, permissions) VALUES (?1, ?2, ?3, ?4)",
+                params![org_id.to_string(), role.name, role.title, role.permissions.join(",")],
+            )
+            .map_err(|e| write_error(e, &format!("a role named {} already exists", role.name)))?;
+        Ok(())
+    }
+
+    fn delete_custom_role(&self, org_id: Uuid, name: &str) -> Result<()> {
+        users::delete_custom_role(&mut self.conn(), org_id, name)
     }
 
     fn set_roles(&self, org_id: Uuid, user_id: Uuid, roles: &[String]) -> Result<()> {

@@ -4,7 +4,7 @@ use rusqlite::{Connection, TransactionBehavior, params};
 use uuid::Uuid;
 
 use super::{USER_COLUMNS, backend, user_row};
-use crate::{Result, StoreError, User, UserChange};
+use crate::{CustomRole, Result, StoreError, User, UserChange};
 
 pub(super) fn update(conn: &mut Connection, id: Uuid, c: &UserChange) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
@@ -52,7 +52,12 @@ pub(super) fn members(conn: &Connection, org: Uuid) -> Result<Vec<(User, Vec<Str
     rows.collect::<rusqlite::Result<_>>().map_err(backend)
 }
 
-pub(super) fn set_roles(conn: &mut Connection, org: Uuid, user: Uuid, roles: &[String]) -> Result<()> {
+pub(super) fn set_roles(
+    conn: &mut Connection,
+    org: Uuid,
+    user: Uuid,
+    roles: &[String],
+) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
     let (org, user) = (org.to_string(), user.to_string());
     tx.execute("DELETE FROM memberships WHERE org_id = ?1 AND user_id = ?2", [&org, &user])
@@ -78,5 +83,42 @@ pub(super) fn delete_org(conn: &mut Connection, org: Uuid) -> Result<()> {
     if n == 0 {
         return Err(StoreError::NotFound);
     }
+    tx.commit().map_err(backend)
+}
+
+pub(super) fn custom_roles(conn: &Connection, org: Uuid) -> Result<Vec<CustomRole>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT name, title, permissions FROM custom_roles WHERE org_id = ?1 ORDER BY name",
+        )
+        .map_err(backend)?;
+    let rows = stmt
+        .query_map([org.to_string()], |r| {
+            let permissions: String = r.get(2)?;
+            Ok(CustomRole {
+                name: r.get(0)?,
+                title: r.get(1)?,
+                permissions: permissions
+                    .split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            })
+        })
+        .map_err(backend)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(backend)
+}
+
+pub(super) fn delete_custom_role(conn: &mut Connection, org: Uuid, name: &str) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+    let org = org.to_string();
+    let n = tx
+        .execute("DELETE FROM custom_roles WHERE org_id = ?1 AND name = ?2", [&org, name])
+        .map_err(backend)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    tx.execute("DELETE FROM memberships WHERE org_id = ?1 AND role = ?2", [&org, name])
+        .map_err(backend)?;
     tx.commit().map_err(backend)
 }
