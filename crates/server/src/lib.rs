@@ -14,6 +14,7 @@ mod orgs;
 mod permissions;
 mod problem;
 mod profiles;
+mod shared;
 mod tls;
 mod truststores;
 
@@ -132,6 +133,11 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/api/token", post(auth::issue_token).delete(auth::revoke_token))
         .route("/api/orgs/{org}/events", get(audit::list))
+        .route("/api/orgs/{org}/shared-tls-client-profiles", get(shared::list))
+        .route(
+            "/api/orgs/{org}/shared-tls-client-profiles/{name}/{version}/probe",
+            post(shared::probe),
+        )
         .route("/api/orgs", get(orgs::list).post(orgs::create))
         .route("/api/orgs/{org}", get(orgs::get).delete(orgs::delete))
         .route("/api/orgs/{org}/members", get(orgs::members).post(orgs::set_member))

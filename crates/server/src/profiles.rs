@@ -236,7 +236,7 @@ pub async fn lint(
 const MAX_PROBE_MS: u64 = 300_000;
 
 /// Reads a probe request (`target`, optional `timeout_ms`), naming every bad field.
-fn parse_probe_request(v: &Value) -> Result<(Target, Duration), Problem> {
+pub(crate) fn parse_probe_request(v: &Value) -> Result<(Target, Duration), Problem> {
     let mut errs = ValidationErrors::default();
     let Some(obj) = v.as_object() else {
         errs.push("body", "must be a JSON object");

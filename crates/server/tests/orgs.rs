@@ -156,3 +156,65 @@ async fn disabling_a_user_or_changing_a_password_ends_their_tokens() {
         StatusCode::NO_CONTENT
     );
 }
+
+#[tokio::test]
+async fn admin_profiles_are_shared_by_their_visibility_and_probed_from_provider_orgs() {
+    let api = Api::new().await;
+    for (user_name, org) in [("alice", "Shop Team"), ("dave", "Other Team")] {
+        user(&api, user_name, PROVIDER).await;
+        let body = json!({"title": org, "owner": {"username": user_name, "realm": PROVIDER}});
+        assert_eq!(api.call("POST", "/api/orgs", Some(body)).await.status, StatusCode::CREATED);
+    }
+    let profile = json!({"title": "Backend", "ciphers": ["ECDHE_RSA_WITH_AES_128_GCM_SHA256"],
+                         "visibility": {"type": "custom", "orgs": ["shop-team"]},
+                         "truststore": "ca"});
+    let pem = support::Pki::new().read("root.pem");
+    api.call(
+        "POST",
+        "/api/orgs/admin/truststores",
+        Some(json!({"title": "CA", "truststore": pem})),
+    )
+    .await;
+    assert_eq!(
+        api.call("POST", "/api/orgs/admin/tls-client-profiles", Some(profile)).await.status,
+        StatusCode::CREATED
+    );
+    let alice = api.login("alice", "long-enough-pw-1", PROVIDER).await;
+    let dave = api.login("dave", "long-enough-pw-1", PROVIDER).await;
+
+    let r = api
+        .send("GET", "/api/orgs/shop-team/shared-tls-client-profiles", Some(&alice), None, &[])
+        .await;
+    assert_eq!(names(&r.body, "reference"), ["admin/backend:1.0.0"]);
+    assert_eq!(r.body["results"][0]["has_truststore"], true);
+    assert!(
+        r.body["results"][0].get("truststore").is_none(),
+        "the admin org's store names stay hidden"
+    );
+    let r = api
+        .send("GET", "/api/orgs/other-team/shared-tls-client-profiles", Some(&dave), None, &[])
+        .await;
+    assert_eq!(r.body["total_results"], 0);
+    let r = api
+        .send("GET", "/api/orgs/shop-team/shared-tls-client-profiles", Some(&dave), None, &[])
+        .await;
+    assert_problem(&r, StatusCode::NOT_FOUND);
+
+    let port = std::net::TcpListener::bind("127.0.0.2:0").unwrap().local_addr().unwrap().port();
+    let body = json!({"target": format!("127.0.0.2:{port}"), "timeout_ms": 2000});
+    let probe = "/api/orgs/shop-team/shared-tls-client-profiles/backend/1.0.0/probe";
+    let r = api.send("POST", probe, Some(&alice), Some(body.clone()), &[]).await;
+    assert_eq!(r.body["error"]["category"], "connection_refused", "{}", r.body);
+    let other = "/api/orgs/other-team/shared-tls-client-profiles/backend/1.0.0/probe";
+    assert_problem(
+        &api.send("POST", other, Some(&dave), Some(body), &[]).await,
+        StatusCode::NOT_FOUND,
+    );
+
+    let public = json!({"visibility": {"type": "public"}});
+    api.call("PATCH", "/api/orgs/admin/tls-client-profiles/backend/1.0.0", Some(public)).await;
+    let r = api
+        .send("GET", "/api/orgs/other-team/shared-tls-client-profiles", Some(&dave), None, &[])
+        .await;
+    assert_eq!(r.body["total_results"], 1);
+}
