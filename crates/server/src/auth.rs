@@ -19,6 +19,7 @@ use tlsdeck_store::{Org, StoreError, User};
 use crate::audit;
 use crate::permissions::{self, Permission};
 use crate::problem::Problem;
+use crate::throttle::PeerAddr;
 use crate::{AppState, body};
 
 /// How long a token lives.
@@ -99,9 +100,13 @@ impl TokenRequest {
 /// `POST /api/token`: exchanges a username, password and realm for a bearer token.
 pub async fn issue_token(
     State(state): State<AppState>,
+    peer: PeerAddr,
     raw: Bytes,
 ) -> Result<impl IntoResponse, Problem> {
     let req = TokenRequest::parse(&body::parse::<Value>(&raw)?)?;
+    let user_key = format!("user:{}/{}", req.realm, req.username);
+    let mut keys = vec![user_key.clone()];
+    keys.extend(peer.0.map(|ip| format!("addr:{ip}")));
     let (realm, username, password) = (req.realm.clone(), req.username.clone(), req.password);
     let user = state
         .run(move |s| match s.user(&realm, &username) {
@@ -116,8 +121,12 @@ pub async fn issue_token(
     let Some(user) = valid else {
         tracing::info!(username = %req.username, realm = %req.realm, "failed log-in");
         audit::record(&state, None, &actor, "login", "token", "failure", None).await;
+        // Held back by the failures so far, then counted: guessing gets slower and slower.
+        tokio::time::sleep(state.throttle.delay(&keys)).await;
+        state.throttle.failed(&keys);
         return Err(Problem::unauthorized("wrong username, password or realm"));
     };
+    state.throttle.succeeded(&user_key);
 
     let token = new_token();
     let hash = token_hash(&token);

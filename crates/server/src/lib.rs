@@ -15,6 +15,7 @@ mod permissions;
 mod problem;
 mod profiles;
 mod shared;
+mod throttle;
 mod tls;
 mod truststores;
 
@@ -59,6 +60,8 @@ pub struct AppState {
     master_key: Arc<MasterKey>,
     /// Compiled client contexts, one per profile revision.
     contexts: Arc<ContextCache>,
+    /// Failed log-ins, to slow down guessing.
+    throttle: Arc<throttle::Throttle>,
     /// The server profile this server's own TLS listener serves through, if any.
     listener_profile: Arc<std::sync::OnceLock<uuid::Uuid>>,
     /// The base of the URLs put into responses, e.g. `http://127.0.0.1:7070`.
@@ -77,6 +80,7 @@ impl AppState {
             master_key: Arc::new(master_key),
             contexts: Arc::new(ContextCache::new()),
             listener_profile: Arc::new(std::sync::OnceLock::new()),
+            throttle: Arc::new(throttle::Throttle::default()),
             public_url: public_url.into().trim_end_matches('/').to_owned(),
         }
     }
@@ -250,6 +254,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         None => {
             tracing::info!(%addr, data_dir = %dir.display(), "listening");
             println!("tlsdeck listening on {scheme}://{addr}");
+            let app = app.into_make_service_with_connect_info::<throttle::ClientAddr>();
             axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
         }
         Some(profile) => {
@@ -259,6 +264,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
             let _ = state.listener_profile.set(tls.serving());
             tracing::info!(%addr, profile = %profile, data_dir = %dir.display(), "listening over TLS");
             println!("tlsdeck listening on {scheme}://{addr}");
+            let app = app.into_make_service_with_connect_info::<throttle::ClientAddr>();
             axum::serve(tls, app).with_graceful_shutdown(shutdown_signal()).await?;
         }
     }

@@ -470,3 +470,20 @@ async fn a_clear_without_confirmation_names_the_confirm_field() {
     assert_problem(&r, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["errors"][0]["field"], "confirm");
 }
+
+#[tokio::test]
+async fn failed_log_ins_slow_down_further_guesses_for_that_user() {
+    let api = Api::new().await;
+    let guess = json!({"username": "admin", "password": "Guess-pw-123", "realm": ADMIN_REALM});
+    for _ in 0..2 {
+        api.send("POST", "/api/token", None, Some(guess.clone()), &[]).await;
+    }
+    let started = std::time::Instant::now();
+    let r = api.send("POST", "/api/token", None, Some(guess), &[]).await;
+    assert_problem(&r, StatusCode::UNAUTHORIZED);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(400),
+        "the third guess is held back"
+    );
+    api.login("admin", PASSWORD, ADMIN_REALM).await;
+}
