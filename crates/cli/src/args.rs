@@ -136,6 +136,51 @@ pub enum Command {
     /// Delete every TLS server profile of the org.
     #[command(name = "tls-server-profiles:clear")]
     ServerClear(ClearArgs),
+    /// List the orgs you belong to (every org for admin managers).
+    #[command(name = "orgs:list")]
+    OrgsList(ListArgs),
+    /// Show one org.
+    #[command(name = "orgs:get")]
+    OrgsGet(NameArg),
+    /// Create a provider org owned by a user of realm provider/default-idp-2.
+    #[command(name = "orgs:create")]
+    OrgsCreate(OrgCreate),
+    /// Delete a provider org with everything in it.
+    #[command(name = "orgs:delete")]
+    OrgsDelete(NameArg),
+    /// List every user.
+    #[command(name = "users:list")]
+    UsersList(ListArgs),
+    /// Create a user.
+    #[command(name = "users:create")]
+    UsersCreate(UserCreate),
+    /// Disable or enable a user, or change their password or email.
+    #[command(name = "users:update")]
+    UsersUpdate(UserUpdate),
+    /// Delete a user.
+    #[command(name = "users:delete")]
+    UsersDelete(NameArg),
+    /// List the org's roles, built-in and custom, with their permissions.
+    #[command(name = "roles:list")]
+    RolesList(ListArgs),
+    /// Define a custom role from the permission list.
+    #[command(name = "roles:create")]
+    RolesCreate(RoleCreate),
+    /// Delete a custom role.
+    #[command(name = "roles:delete")]
+    RolesDelete(NameArg),
+    /// List the org's members with their roles.
+    #[command(name = "members:list")]
+    MembersList(ListArgs),
+    /// Give a user roles in the org (replacing their roles there).
+    #[command(name = "members:set")]
+    MembersSet(MemberSet),
+    /// Remove a member (by user id).
+    #[command(name = "members:delete")]
+    MembersDelete(NameArg),
+    /// Set who besides the admin org may use a client profile.
+    #[command(name = "tls-client-profiles:set-visibility")]
+    SetVisibility(VisibilityArgs),
     /// List the org's audit events, newest first.
     #[command(name = "events:list")]
     EventsList(EventsList),
@@ -187,6 +232,116 @@ pub enum Command {
     /// Remove one certificate from a truststore.
     #[command(name = "entries:delete")]
     EntriesDelete(EntryItem),
+}
+
+/// One item by name or id.
+#[derive(Debug, Args)]
+pub struct NameArg {
+    /// The name (or, for users and members, the id).
+    pub name: String,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// A new provider org.
+#[derive(Debug, Args)]
+pub struct OrgCreate {
+    /// Shown to people.
+    #[arg(long)]
+    pub title: String,
+    /// The name (default: made from the title).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The owner's username in realm provider/default-idp-2.
+    #[arg(long)]
+    pub owner: String,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// A new user.
+#[derive(Debug, Args)]
+pub struct UserCreate {
+    /// Login name.
+    #[arg(long)]
+    pub username: String,
+    /// admin/default-idp-1 or provider/default-idp-2.
+    #[arg(long)]
+    pub realm: String,
+    /// At least 12 characters.
+    #[arg(long, env = "TLSDECK_NEW_PASSWORD", hide_env_values = true)]
+    pub password: String,
+    /// Contact address.
+    #[arg(long)]
+    pub email: Option<String>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// A change to a user.
+#[derive(Debug, Args)]
+pub struct UserUpdate {
+    /// The user's id.
+    pub id: String,
+    /// Disable the user (ends their tokens).
+    #[arg(long, conflicts_with = "enable")]
+    pub disable: bool,
+    /// Enable the user again.
+    #[arg(long)]
+    pub enable: bool,
+    /// A new password (ends their tokens).
+    #[arg(long, env = "TLSDECK_NEW_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// A new contact address.
+    #[arg(long)]
+    pub email: Option<String>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// A new custom role.
+#[derive(Debug, Args)]
+pub struct RoleCreate {
+    /// Shown to people.
+    #[arg(long)]
+    pub title: String,
+    /// The name (default: made from the title).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Comma-separated: settings:view, settings:manage, topology:view, topology:manage,
+    /// member:view, member:manage.
+    #[arg(long, value_delimiter = ',')]
+    pub permissions: Vec<String>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// A member's roles.
+#[derive(Debug, Args)]
+pub struct MemberSet {
+    /// The user's login name (in the org's realm).
+    #[arg(long)]
+    pub username: String,
+    /// Comma-separated role names.
+    #[arg(long, value_delimiter = ',')]
+    pub roles: Vec<String>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// A client profile's visibility.
+#[derive(Debug, Args)]
+pub struct VisibilityArgs {
+    /// NAME:VERSION
+    pub profile: String,
+    /// private, public or custom.
+    #[arg(long = "type", value_parser = ["private", "public", "custom"])]
+    pub kind: String,
+    /// With custom: the provider orgs, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub orgs: Vec<String>,
+    #[command(flatten)]
+    pub common: Common,
 }
 
 /// Which audit events to list.

@@ -745,3 +745,110 @@ fn refuses_to_start_with_a_master_key_that_does_not_open_the_stored_keys() {
     assert!(!second.0.wait().unwrap().success());
     assert!(err.contains("master key does not open"), "{err}");
 }
+
+/// Makes the provider org `payments` owned by erin, whose owner gives finn a custom role.
+fn payments_org_with_a_cert_keeper(env: &Env) {
+    let ok = |args: &[&str]| {
+        let out = env.run(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    ok(&[
+        "users:create",
+        "--username",
+        "erin",
+        "--realm",
+        "provider/default-idp-2",
+        "--password",
+        "erin-long-password",
+    ]);
+    ok(&["orgs:create", "--title", "Payments", "--owner", "erin"]);
+    assert!(ok(&["orgs:list"]).contains("payments"));
+    ok(&[
+        "users:create",
+        "--username",
+        "finn",
+        "--realm",
+        "provider/default-idp-2",
+        "--password",
+        "finn-long-password",
+    ]);
+
+    // The org's owner manages its roles and members.
+    let erin_config = env.dir.path().join("erin");
+    let as_erin = |args: &[&str]| {
+        let out =
+            Command::new(BIN).args(args).env("TLSDECK_CONFIG_DIR", &erin_config).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let realm = "provider/default-idp-2";
+    as_erin(&["login", "-s", &env.server, "-u", "erin", "-p", "erin-long-password", "-r", realm]);
+    let perms = "settings:view,settings:manage";
+    as_erin(&["roles:create", "--title", "Cert Keeper", "--permissions", perms, "-o", "payments"]);
+    assert!(as_erin(&["roles:list", "-o", "payments"]).contains("cert-keeper"));
+    as_erin(&["members:set", "--username", "finn", "--roles", "cert-keeper", "-o", "payments"]);
+    assert!(as_erin(&["members:list", "-o", "payments"]).contains("cert-keeper"));
+}
+
+#[test]
+fn manages_orgs_users_roles_members_and_shares_a_profile_with_a_provider_org() {
+    let env = Env::start();
+    let ok = |args: &[&str]| {
+        let out = env.run(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    payments_org_with_a_cert_keeper(&env);
+
+    let file = env.write(
+        "shared.yaml",
+        "title: Shared Backend\nciphers: [ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]\n",
+    );
+    ok(&["tls-client-profiles:create", &file]);
+    ok(&[
+        "tls-client-profiles:set-visibility",
+        "shared-backend:1.0.0",
+        "--type",
+        "custom",
+        "--orgs",
+        "payments",
+    ]);
+    assert!(ok(&["events:list"]).contains("visibility"));
+
+    let finn_config = env.dir.path().join("finn");
+    let as_finn = |args: &[&str]| {
+        Command::new(BIN).args(args).env("TLSDECK_CONFIG_DIR", &finn_config).output().unwrap()
+    };
+    let login = as_finn(&[
+        "login",
+        "-s",
+        &env.server,
+        "-u",
+        "finn",
+        "-p",
+        "finn-long-password",
+        "-r",
+        "provider/default-idp-2",
+    ]);
+    assert!(login.status.success(), "{}", String::from_utf8_lossy(&login.stderr));
+    let port = std::net::TcpListener::bind("127.0.0.2:0").unwrap().local_addr().unwrap().port();
+    let target = format!("127.0.0.2:{port}");
+    let out = as_finn(&[
+        "probe",
+        "--profile",
+        "admin/shared-backend:1.0.0",
+        "-o",
+        "payments",
+        &target,
+        "--format",
+        "json",
+    ]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["error"]["category"], "connection_refused",
+        "the shared profile ran: {report}"
+    );
+    let out = as_finn(&["tls-client-profiles:list-all"]);
+    assert_eq!(out.status.code(), Some(1), "finn is no member of the admin org");
+}

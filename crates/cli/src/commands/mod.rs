@@ -1,5 +1,6 @@
 //! What each command does.
 
+mod access;
 mod events;
 mod probe;
 mod profiles;
@@ -49,6 +50,33 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::ServerDelete(a) => profiles::delete(Server, &a.profile, &a.common),
         Command::ServerClear(a) => profiles::clear(Server, &a.confirm, &a.common),
         Command::EventsList(a) => events::list(&a),
+        Command::OrgsList(a) => access::get(&a.common, "/api/orgs", &["name", "title", "org_type"]),
+        Command::OrgsGet(a) => access::show(&a.common, &format!("/api/orgs/{}", a.name)),
+        Command::OrgsCreate(a) => access::create_org(&a),
+        Command::OrgsDelete(a) => access::delete(&a.common, &format!("/api/orgs/{}", a.name)),
+        Command::UsersList(a) => {
+            access::get(&a.common, "/api/users", &["id", "username", "realm", "disabled"])
+        }
+        Command::UsersCreate(a) => access::create_user(&a),
+        Command::UsersUpdate(a) => access::update_user(&a),
+        Command::UsersDelete(a) => access::delete(&a.common, &format!("/api/users/{}", a.name)),
+        Command::RolesList(a) => {
+            let path = format!("/api/orgs/{}/roles", a.common.org);
+            access::get(&a.common, &path, &["name", "built_in", "permissions"])
+        }
+        Command::RolesCreate(a) => access::create_role(&a),
+        Command::RolesDelete(a) => {
+            access::delete(&a.common, &format!("/api/orgs/{}/roles/{}", a.common.org, a.name))
+        }
+        Command::MembersList(a) => {
+            let path = format!("/api/orgs/{}/members", a.common.org);
+            access::get(&a.common, &path, &["id", "username", "realm", "roles"])
+        }
+        Command::MembersSet(a) => access::set_member(&a),
+        Command::MembersDelete(a) => {
+            access::delete(&a.common, &format!("/api/orgs/{}/members/{}", a.common.org, a.name))
+        }
+        Command::SetVisibility(a) => access::set_visibility(&a),
         Command::KeystoresCreate(a) => stores::create(Keystores, &a),
         Command::KeystoresGet(a) => stores::get(Keystores, &a),
         Command::KeystoresList(a) => stores::list(Keystores, &a.common),

@@ -63,6 +63,12 @@ fn local(
 }
 
 fn remote(profile: &str, args: &ProbeArgs, timeout: Duration) -> Result<Value> {
+    // `admin/NAME:VERSION` names an admin profile shared with the org.
+    let (collection, profile) = match profile.strip_prefix("admin/") {
+        Some(p) if args.common.org != "admin" => ("shared-tls-client-profiles", p),
+        Some(p) => ("tls-client-profiles", p),
+        None => ("tls-client-profiles", profile),
+    };
     let (name, version) = input::name_version(profile)?;
     let (url, cred) = config::resolve(args.common.server.as_deref())?;
     let client = Client::new(
@@ -72,7 +78,7 @@ fn remote(profile: &str, args: &ProbeArgs, timeout: Duration) -> Result<Value> {
         cred.ca_pem.as_deref(),
     )?;
     let path = format!(
-        "/api/orgs/{}/tls-client-profiles/{}/{}/probe",
+        "/api/orgs/{}/{collection}/{}/{}/probe",
         segment(&args.common.org),
         segment(&name),
         segment(&version)
