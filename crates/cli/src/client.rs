@@ -94,7 +94,18 @@ impl Client {
     }
 
     fn answer(&self, resp: Result<Response<ureq::Body>, ureq::Error>) -> Result<Answer> {
-        let mut resp = resp.map_err(|e| anyhow!("cannot reach {}: {e}", self.base))?;
+        let mut resp = resp.map_err(|e| {
+            let text = e.to_string();
+            if text.contains("certificate verify failed") {
+                anyhow!(
+                    "the server {} presented a certificate this machine does not trust: log in \
+                     with --ca-file and the CA that issued it ({text})",
+                    self.base
+                )
+            } else {
+                anyhow!("cannot reach {}: {text}", self.base)
+            }
+        })?;
         let status = resp.status();
         let text = resp.body_mut().read_to_string().unwrap_or_default();
         let body: Value = if text.trim().is_empty() {
@@ -116,8 +127,15 @@ fn describe_problem(status: u16, body: &Value) -> String {
         .and_then(Value::as_str)
         .map(str::to_owned)
         .unwrap_or_else(|| body.as_str().unwrap_or("no detail").to_owned());
+    let fields: Vec<&Value> =
+        body.get("errors").and_then(Value::as_array).into_iter().flatten().collect();
+    // With field errors the detail only repeats them: the title and the list say it once.
+    let detail = if fields.is_empty() {
+        detail
+    } else {
+        body.get("title").and_then(Value::as_str).unwrap_or("invalid input").to_lowercase()
+    };
     let mut msg = format!("{status}: {detail}");
-    let fields = body.get("errors").and_then(Value::as_array).into_iter().flatten();
     for f in fields {
         let name = f.get("field").and_then(Value::as_str).unwrap_or("?");
         let why = f.get("message").and_then(Value::as_str).unwrap_or("?");

@@ -250,9 +250,10 @@ impl<'a> Plan<'a> {
         if !legacy.is_empty() {
             notes.push(format!(
                 "security level lowered from {DEFAULT_SECURITY_LEVEL} to \
-                 {LEGACY_SECURITY_LEVEL} for this profile because {} is enabled (OpenSSL \
+                 {LEGACY_SECURITY_LEVEL} for this profile because {} {} enabled (OpenSSL \
                  refuses the SHA-1 signatures of TLS 1.0 and 1.1 above level 0)",
-                legacy.join(" and ")
+                legacy.join(" and "),
+                if legacy.len() > 1 { "are" } else { "is" }
             ));
         }
         notes.extend(self.gap_note());

@@ -32,6 +32,7 @@ pub fn ensure_defaults(store: &dyn Store, master_key: &MasterKey) -> anyhow::Res
     if store.meta(SERVER_PROFILE_MADE)?.is_none() {
         default_server_profile(store, &org)?;
         store.set_meta_once(SERVER_PROFILE_MADE, &chrono::Utc::now().to_rfc3339())?;
+        tracing::info!(org = %org.name, "created the default server profile");
     }
     Ok(())
 }
