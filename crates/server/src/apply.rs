@@ -43,7 +43,7 @@ pub fn identity(
 }
 
 /// Handshakes with `target` through the profile, building its context only when the
-/// profile changed (a change to a store it uses moves the profile's revision too).
+/// profile or a store it uses changed.
 pub fn probe(
     state: &AppState,
     org: &Org,
@@ -53,7 +53,7 @@ pub fn probe(
 ) -> ProbeReport {
     let insecure = p.profile.insecure_server_connections;
     let mut material_error = None;
-    let built = state.contexts.get_or_build(&p.id.to_string(), &p.revision.to_string(), || {
+    let built = state.contexts.get_or_build(&p.id.to_string(), &p.material_revision(), || {
         let (trust, identity) = load(state, org, p).map_err(|e| {
             let message = e.to_string();
             material_error = Some(message.clone());

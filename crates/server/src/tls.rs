@@ -1,7 +1,6 @@
 //! Serving the API over TLS through a stored server profile of the `admin` org.
 //!
-//! Each new connection checks the profile's revision (which moves when the profile, its
-//! keystore or its truststore changes) and rebuilds the acceptor when it moved, so changes
+//! Each new connection checks the revisions of the profile, its keystore and its truststore and rebuilds the acceptor when it moved, so changes
 //! reach new connections without a restart. The profile is followed by id, so a rename
 //! does not lose it; when a change leaves it unusable, the last working acceptor serves on
 //! and the problem is logged once per revision.
@@ -26,10 +25,10 @@ struct Acceptor {
     org: Org,
     /// The profile's id: it is followed through renames.
     id: uuid::Uuid,
-    /// The acceptor in use and the revision it was built from.
-    built: Mutex<(i64, Arc<ServerContext>)>,
-    /// The last revision that could not be used, so its problem is logged once.
-    refused: Mutex<Option<i64>>,
+    /// The acceptor in use and the material revision it was built from.
+    built: Mutex<(String, Arc<ServerContext>)>,
+    /// The last material revision that could not be used, so its problem is logged once.
+    refused: Mutex<Option<String>>,
 }
 
 impl Acceptor {
@@ -38,13 +37,13 @@ impl Acceptor {
     fn current(&self) -> Arc<ServerContext> {
         let (revision, ctx) = {
             let built = self.built.lock().unwrap_or_else(|e| e.into_inner());
-            (built.0, Arc::clone(&built.1))
+            (built.0.clone(), Arc::clone(&built.1))
         };
         let stored = match self.state.store.server_profile_by_id(self.org.id, self.id) {
-            Ok(s) if s.revision == revision => return ctx,
+            Ok(s) if s.material_revision() == revision => return ctx,
             Ok(s) => s,
             Err(e) => {
-                self.refuse(-1, &anyhow::anyhow!("the profile cannot be read: {e}"));
+                self.refuse("unreadable", &anyhow::anyhow!("the profile cannot be read: {e}"));
                 return ctx;
             }
         };
@@ -52,22 +51,22 @@ impl Acceptor {
             Ok(new) => {
                 let new = Arc::new(new);
                 *self.built.lock().unwrap_or_else(|e| e.into_inner()) =
-                    (stored.revision, Arc::clone(&new));
+                    (stored.material_revision(), Arc::clone(&new));
                 tracing::info!(profile = %key(&stored), revision = stored.revision,
                     "TLS server profile reloaded");
                 new
             }
             Err(e) => {
-                self.refuse(stored.revision, &e);
+                self.refuse(&stored.material_revision(), &e);
                 ctx
             }
         }
     }
 
-    fn refuse(&self, revision: i64, e: &anyhow::Error) {
+    fn refuse(&self, revision: &str, e: &anyhow::Error) {
         let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
-        if *refused != Some(revision) {
-            *refused = Some(revision);
+        if refused.as_deref() != Some(revision) {
+            *refused = Some(revision.to_owned());
             tracing::error!(profile_id = %self.id, error = %e,
                 "the listener's TLS server profile cannot be used; serving on with its last working settings");
         }
@@ -114,7 +113,7 @@ impl TlsListener {
             state,
             org,
             id: stored.id,
-            built: Mutex::new((stored.revision, ctx)),
+            built: Mutex::new((stored.material_revision(), ctx)),
             refused: Mutex::new(None),
         });
         let local = tcp.local_addr()?;

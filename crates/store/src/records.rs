@@ -81,6 +81,15 @@ pub struct Stored<P> {
     pub truststore: Option<StoreLink>,
 }
 
+impl<P> Stored<P> {
+    /// The revision of everything the profile compiles from: itself and the stores it uses.
+    /// A compiled context is valid while this stays the same.
+    pub fn material_revision(&self) -> String {
+        let rev = |l: &Option<StoreLink>| l.as_ref().map_or(0, |l| l.revision);
+        format!("{}.{}.{}", self.revision, rev(&self.keystore), rev(&self.truststore))
+    }
+}
+
 /// A client profile as stored.
 pub type StoredProfile = Stored<ClientProfile>;
 
@@ -109,6 +118,8 @@ pub struct StoreLink {
     pub id: Uuid,
     /// The store's current name.
     pub name: String,
+    /// The store's current revision.
+    pub revision: i64,
 }
 
 /// The stores a profile uses, by id.

@@ -76,7 +76,7 @@ fn without_refs(mut v: Value) -> Value {
 fn select(table: &str) -> String {
     format!(
         "SELECT p.id, p.org_id, p.revision, p.created_at, p.updated_at, p.body,
-            k.id, k.name, t.id, t.name
+            k.id, k.name, k.revision, t.id, t.name, t.revision
          FROM {table} p
          LEFT JOIN keystores k ON k.id = p.keystore_id
          LEFT JOIN truststores t ON t.id = p.truststore_id"
@@ -98,7 +98,11 @@ struct Row_ {
 fn link(r: &Row<'_>, at: usize) -> rusqlite::Result<Option<StoreLink>> {
     let id: Option<String> = r.get(at)?;
     match id {
-        Some(id) => Ok(Some(StoreLink { id: parse_id(&id)?, name: r.get(at + 1)? })),
+        Some(id) => Ok(Some(StoreLink {
+            id: parse_id(&id)?,
+            name: r.get(at + 1)?,
+            revision: r.get(at + 2)?,
+        })),
         None => Ok(None),
     }
 }
@@ -112,7 +116,7 @@ fn row(r: &Row<'_>) -> rusqlite::Result<Row_> {
         updated_at: parse_ts(&r.get::<_, String>(4)?)?,
         body: r.get(5)?,
         keystore: link(r, 6)?,
-        truststore: link(r, 8)?,
+        truststore: link(r, 9)?,
     })
 }
 

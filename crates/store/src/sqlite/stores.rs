@@ -266,21 +266,8 @@ pub(super) fn update_keystore(
         ],
     )
     .map_err(|e| write_error(e, &taken(Kind::Keystore, &ks.labels.name)))?;
-    bump_users(&tx, Kind::Keystore, id)?;
     tx.commit().map_err(backend)?;
     keystore(conn, org, &id.to_string())
-}
-
-/// A changed store changes what its profiles compile to, so their revisions move on too.
-fn bump_users(conn: &Connection, kind: Kind, id: Uuid) -> Result<()> {
-    for (table, _) in PROFILE_TABLES {
-        let sql = format!(
-            "UPDATE {table} SET revision = revision + 1, updated_at = ?2 WHERE {} = ?1",
-            kind.column()
-        );
-        conn.execute(&sql, params![id.to_string(), ts(now())]).map_err(backend)?;
-    }
-    Ok(())
 }
 
 pub(super) fn delete_keystore(
@@ -371,7 +358,6 @@ pub(super) fn update_truststore(
             .map_err(backend)?;
         insert_entries(&tx, id, entries)?;
     }
-    bump_users(&tx, Kind::Truststore, id)?;
     tx.commit().map_err(backend)?;
     truststore(conn, org, &id.to_string())
 }
@@ -454,14 +440,14 @@ pub(super) fn delete_truststore_entry(
     tx.commit().map_err(backend)
 }
 
-/// Moves a truststore (and the profiles using it) to a new revision after an entry change.
+/// Moves a truststore to a new revision after an entry change.
 fn touch_truststore(conn: &Connection, truststore: Uuid) -> Result<()> {
     conn.execute(
         "UPDATE truststores SET revision = revision + 1, updated_at = ?2 WHERE id = ?1",
         params![truststore.to_string(), ts(now())],
     )
     .map_err(backend)?;
-    bump_users(conn, Kind::Truststore, truststore)
+    Ok(())
 }
 
 pub(super) fn set_meta_once(conn: &Connection, key: &str, value: &str) -> Result<bool> {
