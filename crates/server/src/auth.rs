@@ -83,6 +83,13 @@ impl TokenRequest {
             }
         };
         let (username, password, realm) = (text("username"), text("password"), text("realm"));
+        for (field, value, max) in
+            [("username", &username, 128), ("realm", &realm, 64), ("password", &password, 1024)]
+        {
+            if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+                errs.push(field, format!("must be at most {max} characters"));
+            }
+        }
         match obj.get("grant_type") {
             None | Some(Value::Null) => {}
             Some(Value::String(g)) if g == "password" => {}
@@ -107,6 +114,9 @@ pub async fn issue_token(
     let user_key = format!("user:{}/{}", req.realm, req.username);
     let mut keys = vec![user_key.clone()];
     keys.extend(peer.0.map(|ip| format!("addr:{ip}")));
+    // Every attempt waits out the failures so far before its password is even checked, so
+    // hanging up early or trying in parallel gains nothing.
+    tokio::time::sleep(state.throttle.delay(&keys)).await;
     let (realm, username, password) = (req.realm.clone(), req.username.clone(), req.password);
     let user = state
         .run(move |s| match s.user(&realm, &username) {
@@ -120,10 +130,8 @@ pub async fn issue_token(
     let actor = audit::actor(&req.username, &req.realm);
     let Some(user) = valid else {
         tracing::info!(username = %req.username, realm = %req.realm, "failed log-in");
-        audit::record(&state, None, &actor, "login", "token", "failure", None).await;
-        // Held back by the failures so far, then counted: guessing gets slower and slower.
-        tokio::time::sleep(state.throttle.delay(&keys)).await;
         state.throttle.failed(&keys);
+        audit::record(&state, None, &actor, "login", "token", "failure", None).await;
         return Err(Problem::unauthorized("wrong username, password or realm"));
     };
     state.throttle.succeeded(&user_key);
@@ -206,6 +214,17 @@ impl Caller {
             Err(p) => return Err(p),
         };
         if roles.is_empty() {
+            let detail = Some("not a member of the org".to_owned());
+            audit::record(
+                state,
+                Some(&org.name),
+                &self.actor(),
+                "request",
+                &self.request,
+                "denied",
+                detail,
+            )
+            .await;
             return Err(no_org(org.name.as_str()));
         }
         if !permissions.iter().any(|p| permissions::allows_with(&roles, &custom, *p)) {

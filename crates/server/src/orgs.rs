@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 use crate::auth::{Caller, hash_password};
 use crate::permissions::Permission::{MemberManage, MemberView};
-use crate::permissions::{PROVIDER_REALM, Permission, built_in_roles, of_role, realm_of};
+use crate::permissions::{
+    PROVIDER_REALM, Permission, built_in_roles, of_any_role, of_role, realm_of,
+};
 use crate::problem::Problem;
 use crate::{ADMIN_ORG, ADMIN_REALM, AppState, audit, body};
 
@@ -37,6 +39,22 @@ fn text(obj: &Map<String, Value>, field: &str, errs: &mut ValidationErrors) -> O
             None
         }
     }
+}
+
+/// A title: 1 to 255 characters without control characters.
+fn title(obj: &Map<String, Value>, errs: &mut ValidationErrors) -> Option<String> {
+    let t = text(obj, "title", errs)?;
+    if t.chars().count() > 255 || t.chars().any(char::is_control) {
+        errs.push("title", "must be 1 to 255 characters without control characters");
+        return None;
+    }
+    Some(t)
+}
+
+/// A username: 1 to 64 letters, digits and `.`, `_`, `-`, `@`.
+fn username_ok(u: &str) -> bool {
+    (1..=64).contains(&u.len())
+        && u.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
 }
 
 fn unknown(obj: &Map<String, Value>, known: &[&str], errs: &mut ValidationErrors) {
@@ -90,7 +108,7 @@ pub async fn create(
     let obj = object(&raw)?;
     let mut errs = ValidationErrors::default();
     unknown(&obj, &["name", "title", "owner"], &mut errs);
-    let title = text(&obj, "title", &mut errs);
+    let title = title(&obj, &mut errs);
     let name = match obj.get("name").and_then(Value::as_str) {
         Some(n) => Name::parse(n).map_err(|m| errs.push("name", m)).ok(),
         None => title.as_deref().and_then(Name::from_title),
@@ -140,8 +158,21 @@ pub async fn get(
     caller: Caller,
     Path(org): Path<String>,
 ) -> Result<Json<Value>, Problem> {
-    let org = caller.authorize(&state, &org, crate::permissions::Permission::SettingsView).await?;
-    Ok(Json(org_view(&state, &org)))
+    if let Ok(org) =
+        caller.authorize(&state, &org, crate::permissions::Permission::SettingsView).await
+    {
+        return Ok(Json(org_view(&state, &org)));
+    }
+    caller
+        .authorize(&state, ADMIN_ORG, MemberManage)
+        .await
+        .map_err(|_| Problem::not_found(format!("no org named {org}")))?;
+    let name = org.clone();
+    let found = state
+        .run(move |s| s.org(&name))
+        .await
+        .map_err(|_| Problem::not_found(format!("no org named {org}")))?;
+    Ok(Json(org_view(&state, &found)))
 }
 
 /// `DELETE /api/orgs/{org}`: a provider org with everything in it.
@@ -199,10 +230,16 @@ pub async fn create_user(
     if password.as_ref().is_some_and(|p| p.chars().count() < MIN_PASSWORD) {
         errs.push("password", format!("must be at least {MIN_PASSWORD} characters"));
     }
-    if username.as_ref().is_some_and(|u| u.chars().any(char::is_control) || u.len() > 128) {
-        errs.push("username", "must be at most 128 characters, without control characters");
+    if username.as_ref().is_some_and(|u| !username_ok(u)) {
+        errs.push("username", "must be 1 to 64 letters, digits, '.', '_', '-' or '@'");
+    }
+    if password.as_ref().is_some_and(|p| p.chars().count() > 1024) {
+        errs.push("password", "must be at most 1024 characters");
     }
     let email = obj.get("email").and_then(Value::as_str).map(str::to_owned);
+    if email.as_ref().is_some_and(|e| e.len() > 254 || e.chars().any(char::is_control)) {
+        errs.push("email", "must be at most 254 characters without control characters");
+    }
     let (true, Some(username), Some(realm), Some(password)) =
         (errs.is_empty(), username, realm, password)
     else {
@@ -234,12 +271,25 @@ pub async fn update_user(
 ) -> Result<Json<Value>, Problem> {
     let own = caller.user.id == id;
     let obj = object(&raw)?;
-    let only_password = obj.keys().all(|k| k == "password");
-    if !(own && only_password) {
+    let only_password = obj.keys().all(|k| k == "password" || k == "current_password");
+    if own && only_password {
+        let current = obj.get("current_password").and_then(Value::as_str).unwrap_or_default();
+        let (hash, current) = (caller.user.password_hash.clone(), current.to_owned());
+        let ok = tokio::task::spawn_blocking(move || crate::auth::verify_password(&current, &hash))
+            .await
+            .unwrap_or(false);
+        if !ok {
+            let mut e = ValidationErrors::default();
+            e.push("current_password", "required and must be your current password");
+            return Err(Problem::invalid(e));
+        }
+    } else {
         caller.authorize(&state, ADMIN_ORG, MemberManage).await?;
     }
+    let losing = obj.get("disabled").is_some_and(|d| d == &Value::Bool(true));
+    check_user_change(&state, &caller, id, losing).await?;
     let mut errs = ValidationErrors::default();
-    unknown(&obj, &["email", "disabled", "password"], &mut errs);
+    unknown(&obj, &["email", "disabled", "password", "current_password"], &mut errs);
     let mut change = UserChange::default();
     match obj.get("disabled") {
         None => {}
@@ -293,6 +343,7 @@ pub async fn delete_user(
     if caller.user.id == id {
         return Err(Problem::new(StatusCode::CONFLICT, "you cannot delete yourself"));
     }
+    check_user_change(&state, &caller, id, true).await?;
     let user = state.run(move |s| s.user_by_id(id)).await?;
     state.run(move |s| s.delete_user(id)).await?;
     audit::changed(
@@ -347,8 +398,18 @@ pub async fn set_member(
         );
     }
     let roles: Vec<String> = match obj.get("roles").and_then(Value::as_array) {
-        Some(list) => list.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-        None => {
+        Some(list) if !list.is_empty() && list.iter().all(Value::is_string) => {
+            let mut r: Vec<String> =
+                list.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+            r.sort();
+            r.dedup();
+            r
+        }
+        Some(list) if list.is_empty() => {
+            errs.push("roles", "give at least one role (remove a member with DELETE)");
+            Vec::new()
+        }
+        _ => {
             errs.push("roles", "required: a list of role names");
             Vec::new()
         }
@@ -364,23 +425,22 @@ pub async fn set_member(
     let (true, Some(username)) = (errs.is_empty(), username) else {
         return Err(Problem::invalid(errs));
     };
+    check_may_grant(&state, &caller, &org, &roles).await?;
     let (org_id, roles2) = (org.id, roles.clone());
-    let user = state
-        .run(move |s| {
-            let user = s.user(&realm, &username)?;
-            s.set_roles(org_id, user.id, &roles2)?;
-            Ok(user)
-        })
-        .await
-        .map_err(|p| {
-            if p.status() == StatusCode::NOT_FOUND {
-                let mut e = ValidationErrors::default();
-                e.push("username", "no such user in the org's realm");
-                Problem::invalid(e)
-            } else {
-                p
-            }
-        })?;
+    let user = state.run(move |s| s.user(&realm, &username)).await.map_err(|p| {
+        if p.status() == StatusCode::NOT_FOUND {
+            let mut e = ValidationErrors::default();
+            e.push("username", "no such user in the org's realm");
+            Problem::invalid(e)
+        } else {
+            p
+        }
+    })?;
+    if !roles.iter().any(|r| r == "owner") {
+        keep_an_owner(&state, &org, user.id).await?;
+    }
+    let user_id = user.id;
+    state.run(move |s| s.set_roles(org_id, user_id, &roles2)).await?;
     audit::changed(
         &state,
         &caller,
@@ -406,6 +466,7 @@ pub async fn remove_member(
     if roles.is_empty() {
         return Err(Problem::not_found("no such member"));
     }
+    keep_an_owner(&state, &org, user_id).await?;
     state.run(move |s| s.set_roles(org_id, user_id, &[])).await?;
     audit::changed(&state, &caller, &org.name, "delete", &format!("member {user_id}")).await;
     Ok(StatusCode::NO_CONTENT)
@@ -445,7 +506,7 @@ pub async fn create_role(
     let obj = object(&raw)?;
     let mut errs = ValidationErrors::default();
     unknown(&obj, &["name", "title", "permissions"], &mut errs);
-    let title = text(&obj, "title", &mut errs);
+    let title = title(&obj, &mut errs);
     let name = match obj.get("name").and_then(Value::as_str) {
         Some(n) => Name::parse(n).map_err(|m| errs.push("name", m)).ok(),
         None => title.as_deref().and_then(Name::from_title),
@@ -464,6 +525,11 @@ pub async fn create_role(
             }
         }
         None => errs.push("permissions", "required: a list of permission names"),
+    }
+    permissions.sort();
+    permissions.dedup();
+    if permissions.is_empty() && obj.get("permissions").is_some_and(Value::is_array) {
+        errs.push("permissions", "name at least one permission");
     }
     let (true, Some(title), Some(name)) = (errs.is_empty(), title, name) else {
         return Err(Problem::invalid(errs));
@@ -493,4 +559,81 @@ pub async fn delete_role(
     })?;
     audit::changed(&state, &caller, &org.name, "delete", &format!("role {name}")).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Refuses to grant roles carrying permissions the caller does not hold in the org, and
+/// the owner role to anyone but an owner.
+async fn check_may_grant(
+    state: &AppState,
+    caller: &Caller,
+    org: &Org,
+    roles: &[String],
+) -> Result<(), Problem> {
+    let (org_id, user_id) = (org.id, caller.user.id);
+    let (mine, custom) =
+        state.run(move |s| Ok((s.roles(org_id, user_id)?, s.custom_roles(org_id)?))).await?;
+    let held: Vec<Permission> = mine.iter().flat_map(|r| of_any_role(r, &custom)).collect();
+    for role in roles {
+        let beyond = of_any_role(role, &custom).iter().any(|p| !held.contains(p));
+        if beyond || (role == "owner" && !mine.iter().any(|r| r == "owner")) {
+            return Err(Problem::forbidden(format!(
+                "you may not grant the role {role}: it carries permissions you do not hold"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a change after which the org would have no owner: `user` is about to stop being
+/// one.
+async fn keep_an_owner(state: &AppState, org: &Org, user: Uuid) -> Result<(), Problem> {
+    let org_id = org.id;
+    let members = state.run(move |s| s.members(org_id)).await?;
+    let owners: Vec<Uuid> =
+        members.iter().filter(|(_, r)| r.iter().any(|r| r == "owner")).map(|(u, _)| u.id).collect();
+    if owners == [user] {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            format!("this is the last owner of org {}: make another member owner first", org.name),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses disabling or deleting the last owner of an org, and letting anyone but an owner
+/// of the admin org change a user who owns an org.
+async fn check_user_change(
+    state: &AppState,
+    caller: &Caller,
+    user: Uuid,
+    losing: bool,
+) -> Result<(), Problem> {
+    let orgs = state.run(|s| s.list_orgs()).await?;
+    let mut owned = Vec::new();
+    for org in orgs.iter() {
+        let org_id = org.id;
+        let roles = state.run(move |s| s.roles(org_id, user)).await?;
+        if roles.iter().any(|r| r == "owner") {
+            owned.push(org);
+        }
+    }
+    if !owned.is_empty() && caller.user.id != user {
+        let admin = orgs.iter().find(|o| o.name == ADMIN_ORG).map(|o| o.id);
+        let me = caller.user.id;
+        let mine = match admin {
+            Some(id) => state.run(move |s| s.roles(id, me)).await?,
+            None => Vec::new(),
+        };
+        if !mine.iter().any(|r| r == "owner") {
+            return Err(Problem::forbidden(
+                "only an owner of the admin org may change an org's owner",
+            ));
+        }
+    }
+    if losing {
+        for org in owned {
+            keep_an_owner(state, org, user).await?;
+        }
+    }
+    Ok(())
 }

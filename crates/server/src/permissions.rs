@@ -84,6 +84,15 @@ pub fn allows(roles: &[String], permission: Permission) -> bool {
     roles.iter().any(|r| of_role(r).contains(&permission))
 }
 
+/// The permissions of a role, built-in or one of the org's `custom` roles.
+pub fn of_any_role(role: &str, custom: &[CustomRole]) -> Vec<Permission> {
+    let mut out: Vec<Permission> = of_role(role).to_vec();
+    if let Some(c) = custom.iter().find(|c| c.name == role) {
+        out.extend(c.permissions.iter().filter_map(|p| Permission::from_name(p)));
+    }
+    out
+}
+
 /// True when any of `roles`, built-in or one of the org's `custom` roles, carries
 /// `permission`.
 pub fn allows_with(roles: &[String], custom: &[CustomRole], permission: Permission) -> bool {

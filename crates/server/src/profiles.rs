@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use tlsdeck_engine::{ProbeOptions, Target};
-use tlsdeck_model::{StoreRef, ValidationErrors, lint};
+use tlsdeck_model::{StoreRef, ValidationErrors, Visibility, lint};
 use tlsdeck_store::{Org, ProfileRefs, Stored};
 use uuid::Uuid;
 
@@ -393,6 +393,15 @@ async fn check_rules<K: ProfileKind>(
         None => None,
     };
     K::check(p, org, key_type.as_deref(), &mut errs);
+    if let Some(Visibility::Custom { orgs }) = K::visibility(p) {
+        for (i, name) in orgs.iter().enumerate() {
+            let lookup = name.clone();
+            let kind = state.run(move |s| s.org(&lookup).map(|o| o.org_type)).await;
+            if !matches!(kind.as_deref(), Ok("provider")) {
+                errs.push(format!("visibility.orgs[{i}]"), format!("no provider org named {name}"));
+            }
+        }
+    }
     errs.into_result(ProfileRefs { keystore, truststore }).map_err(Problem::invalid)
 }
 

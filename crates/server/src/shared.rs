@@ -47,6 +47,8 @@ fn view(p: &StoredProfile) -> Value {
     for field in ["keystore", "truststore", "keystore_url", "truststore_url"] {
         obj.remove(field);
     }
+    // Which other orgs it is shared with is not this org's business.
+    obj.insert("visibility".into(), json!({"type": "shared"}));
     obj.insert("has_keystore".into(), p.keystore.is_some().into());
     obj.insert("has_truststore".into(), p.truststore.is_some().into());
     obj.insert("type".into(), ClientKind::TYPE.into());

@@ -7,6 +7,7 @@ use tlsdeck_store::Store;
 mod support;
 use support::{Api, assert_problem};
 
+const ADMIN_REALM_: &str = "admin/default-idp-1";
 const PROVIDER: &str = "provider/default-idp-2";
 
 async fn user(api: &Api, username: &str, realm: &str) -> String {
@@ -110,7 +111,10 @@ async fn disabling_a_user_or_changing_a_password_ends_their_tokens() {
     let profiles = "/api/orgs/admin/tls-client-profiles";
     assert_eq!(api.send("GET", profiles, Some(&carol), None, &[]).await.status, StatusCode::OK);
 
-    let change = json!({"password": "another-long-pw-2"});
+    let guess = json!({"password": "another-long-pw-2", "current_password": "not-it"});
+    let r = api.send("PATCH", &format!("/api/users/{id}"), Some(&carol), Some(guess), &[]).await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    let change = json!({"password": "another-long-pw-2", "current_password": "long-enough-pw-1"});
     let r = api.send("PATCH", &format!("/api/users/{id}"), Some(&carol), Some(change), &[]).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_problem(
@@ -217,4 +221,58 @@ async fn admin_profiles_are_shared_by_their_visibility_and_probed_from_provider_
         .send("GET", "/api/orgs/other-team/shared-tls-client-profiles", Some(&dave), None, &[])
         .await;
     assert_eq!(r.body["total_results"], 1);
+}
+
+#[tokio::test]
+async fn no_one_escalates_or_leaves_an_org_without_an_owner() {
+    let api = Api::new().await;
+    let admin_id = api.store.user(ADMIN_REALM_, "admin").unwrap().id;
+    let r = api
+        .call(
+            "POST",
+            "/api/orgs/admin/members",
+            Some(json!({"username": "admin", "roles": ["viewer"]})),
+        )
+        .await;
+    assert_problem(&r, StatusCode::CONFLICT);
+    let r =
+        api.call("PATCH", &format!("/api/users/{admin_id}"), Some(json!({"disabled": true}))).await;
+    assert_problem(&r, StatusCode::CONFLICT);
+
+    let people = json!({"name": "people", "title": "People", "permissions": ["member:view", "member:manage"]});
+    assert_eq!(
+        api.call("POST", "/api/orgs/admin/roles", Some(people)).await.status,
+        StatusCode::CREATED
+    );
+    let id = user(&api, "alice", ADMIN_REALM_).await;
+    let r = api
+        .call(
+            "POST",
+            "/api/orgs/admin/members",
+            Some(json!({"username": "alice", "roles": ["people"]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let alice = api.login("alice", "long-enough-pw-1", ADMIN_REALM_).await;
+    let grab = json!({"username": "alice", "roles": ["people", "owner"]});
+    let r = api.send("POST", "/api/orgs/admin/members", Some(&alice), Some(grab), &[]).await;
+    assert_problem(&r, StatusCode::FORBIDDEN);
+    let r = api
+        .send(
+            "PATCH",
+            &format!("/api/users/{admin_id}"),
+            Some(&alice),
+            Some(json!({"disabled": true})),
+            &[],
+        )
+        .await;
+    assert_problem(&r, StatusCode::FORBIDDEN);
+    let r = api
+        .call("POST", "/api/orgs/admin/members", Some(json!({"username": "alice", "roles": []})))
+        .await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        api.call("DELETE", &format!("/api/orgs/admin/members/{id}"), None).await.status,
+        StatusCode::NO_CONTENT
+    );
 }

@@ -79,6 +79,9 @@ pub(super) fn delete_org(conn: &mut Connection, org: Uuid) -> Result<()> {
     for table in ["tls_client_profiles", "tls_server_profiles"] {
         tx.execute(&format!("DELETE FROM {table} WHERE org_id = ?1"), [&org]).map_err(backend)?;
     }
+    // Its audit log goes with it: a later org of the same name must not read it.
+    tx.execute("DELETE FROM events WHERE org = (SELECT name FROM orgs WHERE id = ?1)", [&org])
+        .map_err(backend)?;
     let n = tx.execute("DELETE FROM orgs WHERE id = ?1", [&org]).map_err(backend)?;
     if n == 0 {
         return Err(StoreError::NotFound);
