@@ -193,8 +193,33 @@ pub async fn delete(
             p
         }
     })?;
+    let gone = org.clone();
+    state.run(move |s| unshare(s, &gone)).await?;
     audit::changed(&state, &caller, ADMIN_ORG, "delete", &format!("org {org}")).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Takes a deleted org out of every admin profile's custom visibility, so that a later org
+/// of the same name does not inherit the share.
+fn unshare(s: &dyn tlsdeck_store::Store, org: &str) -> Result<(), tlsdeck_store::StoreError> {
+    let admin = s.org(ADMIN_ORG)?;
+    let page = tlsdeck_store::Page { limit: 1000, offset: 0 };
+    let (_, profiles) = s.list_client_profiles(admin.id, None, page)?;
+    for p in profiles {
+        let tlsdeck_model::Visibility::Custom { orgs } = &p.profile.visibility else { continue };
+        if !orgs.iter().any(|o| o == org) {
+            continue;
+        }
+        let mut changed = p.profile.clone();
+        let rest = orgs.iter().filter(|o| *o != org).cloned().collect();
+        changed.visibility = tlsdeck_model::Visibility::Custom { orgs: rest };
+        let refs = tlsdeck_store::ProfileRefs {
+            keystore: p.keystore.as_ref().map(|l| l.id),
+            truststore: p.truststore.as_ref().map(|l| l.id),
+        };
+        s.update_client_profile(admin.id, p.id, None, &changed, refs)?;
+    }
+    Ok(())
 }
 
 /// `GET /api/users` (admin managers).

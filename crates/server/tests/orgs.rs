@@ -215,6 +215,14 @@ async fn admin_profiles_are_shared_by_their_visibility_and_probed_from_provider_
         StatusCode::NOT_FOUND,
     );
 
+    // A deleted org leaves the share, so a new org of its name does not inherit it.
+    assert_eq!(
+        api.call("DELETE", "/api/orgs/shop-team", None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let got = api.call("GET", "/api/orgs/admin/tls-client-profiles/backend/1.0.0", None).await;
+    assert_eq!(got.body["visibility"], json!({"type": "custom", "orgs": []}));
+
     let public = json!({"visibility": {"type": "public"}});
     api.call("PATCH", "/api/orgs/admin/tls-client-profiles/backend/1.0.0", Some(public)).await;
     let r = api
