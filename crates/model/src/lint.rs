@@ -54,10 +54,20 @@ pub fn warnings(p: &ClientProfile) -> Vec<Warning> {
 
 /// The grade of a profile.
 pub fn grade(p: &ClientProfile) -> Grade {
-    let weakest = p.ciphers.iter().map(|c| c.strength).min().unwrap_or(Strength::Strong);
-    let legacy = p.protocols.iter().any(|v| v.is_legacy());
+    grade_of(&p.ciphers, &p.protocols, p.insecure_server_connections)
+}
+
+/// The grade of a choice of suites and versions; `unverified` when the peer's certificate
+/// is not checked.
+pub fn grade_of(
+    ciphers: &[&crate::CipherSuite],
+    protocols: &[crate::ProtocolVersion],
+    unverified: bool,
+) -> Grade {
+    let weakest = ciphers.iter().map(|c| c.strength).min().unwrap_or(Strength::Strong);
+    let legacy = protocols.iter().any(|v| v.is_legacy());
     match weakest {
-        _ if p.insecure_server_connections => Grade::F,
+        _ if unverified => Grade::F,
         Strength::Insecure => Grade::F,
         Strength::Weak => Grade::C,
         _ if legacy => Grade::C,

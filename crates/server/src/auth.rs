@@ -163,8 +163,9 @@ pub async fn revoke_token(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<StatusCode, Problem> {
-    let hash = caller.token_hash;
+    let hash = caller.token_hash.clone();
     state.run(move |s| s.delete_token(&hash)).await?;
+    audit::record(&state, None, &caller.actor(), "logout", "token", "success", None).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

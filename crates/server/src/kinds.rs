@@ -32,6 +32,8 @@ pub trait ProfileKind: Send + Sync + 'static {
     fn visibility(p: &Self::Profile) -> Option<&Visibility>;
     /// Warnings shown with the profile.
     fn warnings(p: &Self::Profile) -> Vec<Warning>;
+    /// Its grade, `A` best.
+    fn grade(p: &Self::Profile) -> lint::Grade;
     /// The OpenSSL settings it compiles to.
     fn effective(p: &Self::Profile) -> Value;
     /// Rules beyond the profile's own, given its org and its keystore's leaf key type.
@@ -116,6 +118,10 @@ impl ProfileKind for ClientKind {
         let mut all = lint::warnings(p);
         all.extend(tlsdeck_engine::warnings(p));
         all
+    }
+
+    fn grade(p: &ClientProfile) -> lint::Grade {
+        lint::grade(p)
     }
 
     fn effective(p: &ClientProfile) -> Value {
@@ -221,6 +227,10 @@ impl ProfileKind for ServerKind {
             ));
         }
         all
+    }
+
+    fn grade(p: &ServerProfile) -> lint::Grade {
+        lint::grade_of(&p.ciphers, &p.protocols, false)
     }
 
     fn effective(p: &ServerProfile) -> Value {

@@ -127,6 +127,7 @@ fn profile_routes<K: ProfileKind>(router: Router<AppState>) -> Router<AppState> 
             &format!("{collection}/{{name}}/{{version}}/effective"),
             get(profiles::effective::<K>),
         )
+        .route(&format!("{collection}/{{name}}/{{version}}/lint"), get(profiles::lint::<K>))
 }
 
 /// Every route of the API.
@@ -150,7 +151,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/orgs/{org}/roles/{name}", axum::routing::delete(orgs::delete_role))
         .route("/api/users", get(orgs::list_users).post(orgs::create_user))
         .route("/api/users/{id}", axum::routing::patch(orgs::update_user).delete(orgs::delete_user))
-        .route(&format!("{item}/lint"), get(profiles::lint))
         .route(&format!("{item}/probe"), post(profiles::probe));
     let router = profile_routes::<ClientKind>(router);
     profile_routes::<ServerKind>(router)

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use tlsdeck_engine::{ProbeOptions, Target};
-use tlsdeck_model::{StoreRef, ValidationErrors, Visibility, lint};
+use tlsdeck_model::{StoreRef, ValidationErrors, Visibility};
 use tlsdeck_store::{Org, ProfileRefs, Stored};
 use uuid::Uuid;
 
@@ -219,16 +219,16 @@ pub async fn effective<K: ProfileKind>(
 }
 
 /// `GET .../{name}/{version}/lint`: the grade and warnings.
-pub async fn lint(
+pub async fn lint<K: ProfileKind>(
     State(state): State<AppState>,
     caller: Caller,
     Path((org, name, version)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, Problem> {
     let org = caller.authorize(&state, &org, SettingsView).await?;
-    let stored = Locator::<ClientKind>::name_version(name, version).fetch(&state, &org).await?;
+    let stored = Locator::<K>::name_version(name, version).fetch(&state, &org).await?;
     Ok(Json(json!({
-        "grade": lint::grade(&stored.profile),
-        "warnings": ClientKind::warnings(&stored.profile),
+        "grade": K::grade(&stored.profile),
+        "warnings": K::warnings(&stored.profile),
     })))
 }
 

@@ -59,6 +59,8 @@ async fn creates_reads_patches_and_deletes_a_server_profile() {
     assert_eq!((r.status, r.body["revision"].as_i64()), (StatusCode::OK, Some(2)));
     let r = api.call("GET", &format!("{item}/effective"), None).await;
     assert_eq!(r.body["min_version"], "TLSv1.2", "{}", r.body);
+    let r = api.call("GET", &format!("{item}/lint"), None).await;
+    assert_eq!(r.body["grade"], "A", "{}", r.body);
 
     let r = api.call("DELETE", "/api/orgs/admin/keystores/listener", None).await;
     assert_problem(&r, StatusCode::CONFLICT);
