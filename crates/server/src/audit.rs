@@ -47,9 +47,12 @@ pub async fn record(
     }
 }
 
-/// Records a successful change by `caller` in `org`.
+/// Logs and records a successful change by `caller` in `org`: the one place every change
+/// is written down.
 pub async fn changed(state: &AppState, caller: &Caller, org: &str, action: &str, resource: &str) {
-    record(state, Some(org), &caller.actor(), action, resource, "success", None).await;
+    let actor = caller.actor();
+    tracing::info!(org, %actor, action, resource, "changed");
+    record(state, Some(org), &actor, action, resource, "success", None).await;
 }
 
 /// `GET /api/orgs/{org}/events?resource=&since=&until=&limit=&offset=`, newest first.

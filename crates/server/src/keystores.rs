@@ -70,7 +70,6 @@ pub async fn create(
 
     let org_id = org.id;
     let stored = state.run(move |s| s.create_keystore(org_id, &new)).await?;
-    tracing::info!(org = %org.name, keystore = %stored.labels.name, user = %caller.user.username, "created keystore");
     audit::changed(
         &state,
         &caller,
@@ -131,8 +130,6 @@ pub async fn patch(
 
     let (org_id, id) = (org.id, stored.id);
     let updated = state.run(move |s| s.update_keystore(org_id, id, Some(expected), &new)).await?;
-    tracing::info!(org = %org.name, keystore = %updated.labels.name, revision = updated.revision,
-        user = %caller.user.username, "updated keystore");
     audit::changed(
         &state,
         &caller,
@@ -156,7 +153,6 @@ pub async fn delete(
     let expected = expected_revision(&headers, &etag(&stored), stored.revision)?;
     let (org_id, id) = (org.id, stored.id);
     state.run(move |s| s.delete_keystore(org_id, id, Some(expected))).await?;
-    tracing::info!(org = %org.name, keystore = %stored.labels.name, user = %caller.user.username, "deleted keystore");
     audit::changed(
         &state,
         &caller,
@@ -179,7 +175,6 @@ pub async fn clear(
     check_confirm(q.confirm.as_deref(), &org, "keystore")?;
     let org_id = org.id;
     let deleted = state.run(move |s| s.clear_keystores(org_id)).await?;
-    tracing::info!(org = %org.name, deleted, user = %caller.user.username, "cleared keystores");
     audit::changed(&state, &caller, &org.name, "clear", "keystores").await;
     Ok(Json(json!({ "deleted": deleted })))
 }

@@ -88,9 +88,7 @@ pub async fn create<K: ProfileKind>(
 
     let org_id = org.id;
     let stored = state.run(move |s| K::create(s, org_id, &profile, refs)).await?;
-    tracing::info!(org = %org.name, profile = %K::key(&stored.profile), kind = K::TYPE,
-        user = %caller.user.username, "created profile");
-    let resource = format!("{} {}", K::TYPE.replace('_', "-"), K::key(&stored.profile));
+    let resource = resource::<K>(&stored.profile);
     audit::changed(&state, &caller, &org.name, "create", &resource).await;
     let mut resp = item_response::<K>(&state, &org, &stored, StatusCode::CREATED);
     if let Ok(loc) = HeaderValue::from_str(&item_url::<K>(&state, &org, stored.id)) {
@@ -115,9 +113,7 @@ pub async fn clear<K: ProfileKind>(
         return Err(Problem::in_use(vec!["the TLS listener of this server".into()]));
     }
     let deleted = state.run(move |s| K::clear(s, org_id)).await?;
-    tracing::info!(org = %org.name, deleted, kind = K::TYPE, user = %caller.user.username,
-        "cleared profiles");
-    audit::changed(&state, &caller, &org.name, "clear", &K::TYPE.replace('_', "-")).await;
+    audit::changed(&state, &caller, &org.name, "clear", K::COLLECTION).await;
     Ok(Json(json!({ "deleted": deleted })))
 }
 
@@ -333,9 +329,7 @@ async fn update<K: ProfileKind>(
     let updated =
         state.run(move |s| K::update(s, org_id, id, Some(expected), &profile, refs)).await?;
     state.contexts.remove(&id.to_string());
-    tracing::info!(org = %org.name, profile = %K::key(&updated.profile), kind = K::TYPE,
-        revision = updated.revision, user = %caller.user.username, "updated profile");
-    let resource = format!("{} {}", K::TYPE.replace('_', "-"), K::key(&updated.profile));
+    let resource = resource::<K>(&updated.profile);
     audit::changed(&state, &caller, &org.name, "update", &resource).await;
     if K::visibility(&stored.profile) != K::visibility(&updated.profile) {
         audit::changed(&state, &caller, &org.name, "visibility", &resource).await;
@@ -361,9 +355,7 @@ async fn remove<K: ProfileKind>(
     let (org_id, id) = (org.id, stored.id);
     state.run(move |s| K::delete(s, org_id, id, Some(expected))).await?;
     state.contexts.remove(&id.to_string());
-    tracing::info!(org = %org.name, profile = %K::key(&stored.profile), kind = K::TYPE,
-        user = %caller.user.username, "deleted profile");
-    let resource = format!("{} {}", K::TYPE.replace('_', "-"), K::key(&stored.profile));
+    let resource = resource::<K>(&stored.profile);
     audit::changed(&state, &caller, &org.name, "delete", &resource).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -441,6 +433,11 @@ async fn resolve(
         }
         Err(p) => Err(p),
     }
+}
+
+/// How the audit log names a profile, e.g. `tls-client-profile backend:1.0.0`.
+fn resource<K: ProfileKind>(p: &K::Profile) -> String {
+    format!("{} {}", K::TYPE.replace('_', "-"), K::key(p))
 }
 
 fn etag(id: Uuid, revision: i64) -> String {

@@ -67,8 +67,6 @@ pub async fn create(
     let (labels, entries) = (labels_of(labels), new_entries(&bundle));
     let org_id = org.id;
     let stored = state.run(move |s| s.create_truststore(org_id, &labels, &entries)).await?;
-    tracing::info!(org = %org.name, truststore = %stored.labels.name, entries = stored.entry_count,
-        user = %caller.user.username, "created truststore");
     audit::changed(
         &state,
         &caller,
@@ -124,8 +122,6 @@ pub async fn patch(
     let updated = state
         .run(move |s| s.update_truststore(org_id, id, Some(expected), &labels, entries.as_deref()))
         .await?;
-    tracing::info!(org = %org.name, truststore = %updated.labels.name, revision = updated.revision,
-        user = %caller.user.username, "updated truststore");
     audit::changed(
         &state,
         &caller,
@@ -149,8 +145,6 @@ pub async fn delete(
     let expected = expected_revision(&headers, &etag(&stored), stored.revision)?;
     let (org_id, id) = (org.id, stored.id);
     state.run(move |s| s.delete_truststore(org_id, id, Some(expected))).await?;
-    tracing::info!(org = %org.name, truststore = %stored.labels.name, user = %caller.user.username,
-        "deleted truststore");
     audit::changed(
         &state,
         &caller,
@@ -173,7 +167,6 @@ pub async fn clear(
     check_confirm(q.confirm.as_deref(), &org, "truststore")?;
     let org_id = org.id;
     let deleted = state.run(move |s| s.clear_truststores(org_id)).await?;
-    tracing::info!(org = %org.name, deleted, user = %caller.user.username, "cleared truststores");
     audit::changed(&state, &caller, &org.name, "clear", "truststores").await;
     Ok(Json(json!({ "deleted": deleted })))
 }
@@ -222,8 +215,6 @@ pub async fn add_entries(
     let (id, entries) = (stored.id, new_entries(&bundle));
     let added = state.run(move |s| s.add_truststore_entries(id, &entries)).await?;
     let held = bundle.entries.len() - added.len();
-    tracing::info!(org = %org.name, truststore = %stored.labels.name, added = added.len(),
-        user = %caller.user.username, "added truststore entries");
     audit::changed(
         &state,
         &caller,
@@ -277,8 +268,6 @@ pub async fn delete_entry(
         .run(move |s| s.delete_truststore_entry(id, entry_id))
         .await
         .map_err(|p| if p.status() == StatusCode::NOT_FOUND { no_entry(&entry) } else { p })?;
-    tracing::info!(org = %org.name, truststore = %stored.labels.name, entry = %entry_id,
-        user = %caller.user.username, "removed truststore entry");
     audit::changed(
         &state,
         &caller,
