@@ -250,6 +250,37 @@ impl Caller {
         Ok(org)
     }
 
+    /// The caller behind `token`, for a request described as `request` (`METHOD path`).
+    pub async fn from_token(
+        state: &AppState,
+        token: &str,
+        request: String,
+    ) -> Result<Self, Problem> {
+        let hash = token_hash(token);
+        let lookup = hash.clone();
+        let user = state.run(move |s| s.token_user(&lookup, Utc::now())).await.map_err(|p| {
+            if p.status() == StatusCode::NOT_FOUND {
+                Problem::unauthorized("the token is unknown or has expired: log in again")
+            } else {
+                p
+            }
+        })?;
+        Ok(Self { user, token_hash: hash, request })
+    }
+
+    /// True when the caller holds `permission` in `org`; unlike [`Caller::authorize`] a
+    /// "no" is not a refused request, so nothing is recorded.
+    pub async fn holds(&self, state: &AppState, org: &str, permission: Permission) -> bool {
+        let (org_name, user_id) = (org.to_owned(), self.user.id);
+        let found = state
+            .run(move |s| {
+                let org = s.org(&org_name)?;
+                Ok((s.roles(org.id, user_id)?, s.custom_roles(org.id)?))
+            })
+            .await;
+        found.is_ok_and(|(roles, custom)| permissions::allows_with(&roles, &custom, permission))
+    }
+
     /// How the audit log names the caller.
     pub fn actor(&self) -> String {
         audit::actor(&self.user.username, &self.user.realm)
@@ -277,16 +308,7 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| {
                 Problem::unauthorized("the Authorization header must be 'Bearer TOKEN'")
             })?;
-        let hash = token_hash(token);
-        let lookup = hash.clone();
-        let user = state.run(move |s| s.token_user(&lookup, Utc::now())).await.map_err(|p| {
-            if p.status() == StatusCode::NOT_FOUND {
-                Problem::unauthorized("the token is unknown or has expired: log in again")
-            } else {
-                p
-            }
-        })?;
         let request = format!("{} {}", parts.method, parts.uri.path());
-        Ok(Self { user, token_hash: hash, request })
+        Self::from_token(state, token, request).await
     }
 }

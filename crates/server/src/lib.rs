@@ -6,6 +6,7 @@ mod auth;
 mod body;
 mod bootstrap;
 mod common;
+mod console;
 mod defaults;
 mod keystores;
 mod kinds;
@@ -130,8 +131,14 @@ fn profile_routes<K: ProfileKind>(router: Router<AppState>) -> Router<AppState> 
         .route(&format!("{collection}/{{name}}/{{version}}/lint"), get(profiles::lint::<K>))
 }
 
-/// Every route of the API.
+/// Every route of the server: the API under `/api` and the web console beside it.
 pub fn router(state: AppState) -> Router {
+    let api = api_router(state.clone());
+    console::routes(state, api.clone()).merge(api)
+}
+
+/// Every route of the API.
+fn api_router(state: AppState) -> Router {
     let item = "/api/orgs/{org}/tls-client-profiles/{name}/{version}";
     let router = Router::new()
         .route("/healthz", get(healthz))
