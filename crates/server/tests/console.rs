@@ -567,3 +567,15 @@ async fn visibility_is_set_from_the_profile_menu() {
         .await;
     assert_eq!(stored.body["visibility"], json!({"type": "custom", "orgs": ["acme"]}));
 }
+
+#[tokio::test]
+async fn a_server_profile_page_shows_the_certificate_it_presents() {
+    let (_api, mut b) = console().await;
+    b.log_in("admin", support::PASSWORD, ADMIN_REALM).await;
+    let page = b.get("/orgs/admin/tls-server-profiles/tls-server-profile-default/1.0.0").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("Presented (keystore)"));
+    assert!(page.text.contains("CN=tlsdeck-default"), "the default keystore's certificate");
+    assert!(page.text.contains("Mutual authentication"));
+    assert!(!page.text.contains("Test connection"), "only client profiles connect out");
+}

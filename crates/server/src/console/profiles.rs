@@ -461,6 +461,10 @@ struct Detail {
     lint: Value,
     events: Option<Vec<Value>>,
     used_by: Vec<String>,
+    /// The keystore's certificates.
+    presented: Vec<Value>,
+    /// The truststore's entries: how many, and those expired or expiring soon.
+    trusted: Option<(usize, Vec<Value>)>,
 }
 
 async fn gather(
@@ -482,7 +486,31 @@ async fn gather(
         format!("{} {name}:{version}", kind.label().replace("TLS ", "tls-").replace(' ', "-"));
     let events = recent_events(console, session, org, &resource).await;
     let used_by = usage(kind, console, &item.body);
-    Ok(Detail { item: item.body, effective: effective.body, lint: lint.body, events, used_by })
+    let store = |field: &str| item.body.get(field).and_then(Value::as_str).map(str::to_owned);
+    let mut presented = Vec::new();
+    if let Some(ks) = store("keystore") {
+        let path = format!("/api/orgs/{}/keystores/{}", seg(org), seg(&ks));
+        let reply = console.api.get(session, &path).await;
+        presented =
+            reply.body.get("certificates").and_then(Value::as_array).cloned().unwrap_or_default();
+    }
+    let mut trusted = None;
+    if let Some(ts) = store("truststore") {
+        let path = format!("/api/orgs/{}/truststores/{}/entries", seg(org), seg(&ts));
+        let reply = console.api.get(session, &path).await;
+        let entries = reply.results();
+        let soon = entries.iter().filter(|c| super::stores::expires_soon(c)).cloned().collect();
+        trusted = Some((entries.len(), soon));
+    }
+    Ok(Detail {
+        item: item.body,
+        effective: effective.body,
+        lint: lint.body,
+        events,
+        used_by,
+        presented,
+        trusted,
+    })
 }
 
 /// The org's last events about `resource`; `None` when the user may not read the log.
@@ -591,6 +619,7 @@ async fn detail_page(
         }
         (effective_section(&d.effective))
         (warnings_section(item, &d.lint))
+        (certificates_section(kind, &d))
         section aria-labelledby="h-used" {
             h2 #h-used { "Used by" }
             @if d.used_by.is_empty() {
@@ -652,6 +681,33 @@ fn settings_section(kind: Resource, org: &str, item: &Value) -> Markup {
                     }
                 }
                 dt { "Last change" } dd { (page::when(&text("updated_at"))) }
+            }
+        }
+    }
+}
+
+/// The certificates the profile presents and, in short, those it trusts.
+fn certificates_section(kind: Resource, d: &Detail) -> Markup {
+    html! {
+        section aria-labelledby="h-certificates" {
+            h2 #h-certificates { "Certificates" }
+            h3 { "Presented (keystore)" }
+            @if d.presented.is_empty() {
+                p { "None: this profile presents no certificate." }
+            } @else {
+                (super::stores::certificate_table(&d.presented, None))
+            }
+            h3 { "Trusted (truststore)" }
+            @match &d.trusted {
+                None if kind == Resource::ClientProfile => p { "The operating system's trust store verifies servers." },
+                None => p { "None: client certificates are not verified." },
+                Some((count, soon)) => {
+                    p { (count) " certificates. " @if soon.is_empty() { "None has expired or expires within 30 days." } }
+                    @if !soon.is_empty() {
+                        p { "Expired or expiring within 30 days:" }
+                        (super::stores::certificate_table(soon, None))
+                    }
+                },
             }
         }
     }

@@ -430,7 +430,7 @@ fn certificates_section(
     add_action: Option<&str>,
     errors: &Errors,
 ) -> Markup {
-    let text = |c: &Value, k: &str| c.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let remove = add_action.map(|_| (session, here));
     html! {
         section aria-labelledby="h-certificates" {
             h2 #h-certificates { "Certificates" }
@@ -439,43 +439,7 @@ fn certificates_section(
                 label for="filter" { "Filter" }
                 input #filter type="search" data-filter="table.certificates";
             }
-            table.certificates {
-                thead { tr {
-                    th scope="col" { "Subject" }
-                    th scope="col" { "Issuer" }
-                    th scope="col" { "Expires" }
-                    th scope="col" { "Key" }
-                    th scope="col" { "SHA-256 fingerprint" }
-                    @if add_action.is_some() { th scope="col" { "Actions" } }
-                } }
-                tbody {
-                    @for c in certificates {
-                        @let not_after = text(c, "not_after");
-                        @let (class, word) = expiry(&not_after);
-                        tr.(class) {
-                            td {
-                                (text(c, "subject"))
-                                @if let Some(role) = c.get("role").and_then(Value::as_str) { " " span.badge { (role) } }
-                            }
-                            td { (text(c, "issuer")) }
-                            td {
-                                (page::when(&not_after))
-                                @if !word.is_empty() { " " strong.expiry { (word) } }
-                            }
-                            td { (text(c, "key_type")) " " (c.get("key_bits").and_then(Value::as_u64).map(|b| b.to_string()).unwrap_or_default()) }
-                            td { code.wrap { (text(c, "fingerprint_sha256")) } }
-                            @if add_action.is_some() {
-                                td {
-                                    form method="post" action={ (here) "/entries/" (seg(&text(c, "id"))) "/delete" } {
-                                        (page::csrf(session))
-                                        button.danger.small type="submit" { "Remove" span.sr { " " (text(c, "subject")) } }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            (certificate_table(certificates, remove))
             @if let Some(action) = add_action {
                 form.add-entries method="post" action=(action) enctype="multipart/form-data" {
                     (page::csrf(session))
@@ -486,6 +450,60 @@ fn certificates_section(
             }
         }
     }
+}
+
+/// Certificates with their expiry marked; `remove` adds a Remove button per truststore
+/// entry (the session and the truststore's page).
+pub(crate) fn certificate_table(
+    certificates: &[Value],
+    remove: Option<(&Session, &str)>,
+) -> Markup {
+    let text = |c: &Value, k: &str| c.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    html! {
+        table.certificates {
+            thead { tr {
+                th scope="col" { "Subject" }
+                th scope="col" { "Issuer" }
+                th scope="col" { "Expires" }
+                th scope="col" { "Key" }
+                th scope="col" { "SHA-256 fingerprint" }
+                @if remove.is_some() { th scope="col" { "Actions" } }
+            } }
+            tbody {
+                @for c in certificates {
+                    @let not_after = text(c, "not_after");
+                    @let (class, word) = expiry(&not_after);
+                    tr.(class) {
+                        td {
+                            (text(c, "subject"))
+                            @if let Some(role) = c.get("role").and_then(Value::as_str) { " " span.badge { (role) } }
+                        }
+                        td { (text(c, "issuer")) }
+                        td {
+                            (page::when(&not_after))
+                            @if !word.is_empty() { " " strong.expiry { (word) } }
+                        }
+                        td { (text(c, "key_type")) " " (c.get("key_bits").and_then(Value::as_u64).map(|b| b.to_string()).unwrap_or_default()) }
+                        td { code.wrap { (text(c, "fingerprint_sha256")) } }
+                        @if let Some((session, here)) = remove {
+                            td {
+                                form method="post" action={ (here) "/entries/" (seg(&text(c, "id"))) "/delete" } {
+                                    (page::csrf(session))
+                                    button.danger.small type="submit" { "Remove" span.sr { " " (text(c, "subject")) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// True when a certificate has expired or expires within the warning period.
+pub(crate) fn expires_soon(certificate: &Value) -> bool {
+    let not_after = certificate.get("not_after").and_then(Value::as_str).unwrap_or_default();
+    !expiry(not_after).0.is_empty()
 }
 
 /// `POST /orgs/{org}/truststores/{name}/entries`: adds the uploaded certificates.
