@@ -579,3 +579,29 @@ async fn a_server_profile_page_shows_the_certificate_it_presents() {
     assert!(page.text.contains("Mutual authentication"));
     assert!(!page.text.contains("Test connection"), "only client profiles connect out");
 }
+
+#[tokio::test]
+async fn an_admin_manager_lands_in_admin_and_switches_only_among_own_orgs() {
+    let (api, mut b) = console().await;
+    // "acme" sorts before "admin"; the admin owner manages it but is not its member.
+    let pat = json!({"username": "pat", "realm": "provider/default-idp-2", "password": PASSWORD});
+    assert_eq!(api.call("POST", "/api/users", Some(pat)).await.status, StatusCode::CREATED);
+    let owner = json!({"username": "pat", "realm": "provider/default-idp-2"});
+    let org = json!({"name": "acme", "title": "Acme", "owner": owner});
+    assert_eq!(api.call("POST", "/api/orgs", Some(org)).await.status, StatusCode::CREATED);
+
+    let page = b.log_in("admin", support::PASSWORD, ADMIN_REALM).await;
+    let home = b.get(page.location()).await;
+    assert_eq!(home.location(), "/orgs/admin/tls");
+    let tls = b.get("/orgs/admin/tls").await;
+    assert!(!tls.text.contains(r#"<option value="acme""#), "no switch to an org one is not in");
+
+    let mut pat_browser = Browser::new(api.app.clone());
+    let page = pat_browser.log_in("pat", PASSWORD, "provider/default-idp-2").await;
+    assert_eq!(pat_browser.get(page.location()).await.location(), "/orgs/acme/tls");
+    let acme = pat_browser.get("/orgs/acme/tls").await;
+    assert_eq!(acme.status, StatusCode::OK);
+    assert!(acme.text.contains("Shared with this organisation"));
+    let admin = pat_browser.get("/orgs/admin/tls").await;
+    assert_eq!(admin.status, StatusCode::NOT_FOUND, "a provider user cannot open admin");
+}

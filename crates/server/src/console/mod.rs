@@ -177,14 +177,27 @@ impl Session {
         self.caller.holds(&console.app, org, permission).await
     }
 
-    /// The names of the orgs the user belongs to.
+    /// The names of the orgs the user is a member of, `admin` first. (An admin-org
+    /// manager may list every org through the API, but can open only its own here.)
     async fn orgs(&self, console: &Console) -> Vec<String> {
-        let reply = console.api.get(self, "/api/orgs").await;
-        reply
-            .results()
-            .iter()
-            .filter_map(|o| o.get("name").and_then(|n| n.as_str()).map(str::to_owned))
-            .collect()
+        let user = self.caller.user.id;
+        let mine = console
+            .app
+            .run(move |s| {
+                let mut mine = Vec::new();
+                for org in s.list_orgs()? {
+                    if !s.roles(org.id, user)?.is_empty() {
+                        mine.push(org.name);
+                    }
+                }
+                Ok(mine)
+            })
+            .await
+            .unwrap_or_default();
+        let (mut first, rest): (Vec<String>, Vec<String>) =
+            mine.into_iter().partition(|o| o == crate::bootstrap::ADMIN_ORG);
+        first.extend(rest);
+        first
     }
 }
 

@@ -702,7 +702,7 @@ fn certificates_section(kind: Resource, d: &Detail) -> Markup {
                 None if kind == Resource::ClientProfile => p { "The operating system's trust store verifies servers." },
                 None => p { "None: client certificates are not verified." },
                 Some((count, soon)) => {
-                    p { (count) " certificates. " @if soon.is_empty() { "None has expired or expires within 30 days." } }
+                    p { (count) @if *count == 1 { " certificate. " } @else { " certificates. " } @if soon.is_empty() { "None has expired or expires within 30 days." } }
                     @if !soon.is_empty() {
                         p { "Expired or expiring within 30 days:" }
                         (super::stores::certificate_table(soon, None))
@@ -810,7 +810,7 @@ fn probe_section(session: &Session, here: &str, outcome: Option<&Outcome>) -> Ma
         section aria-labelledby="h-probe" {
             h2 #h-probe { "Test connection" }
             p.hint { "Runs a TLS handshake from this server with this profile and explains the outcome." }
-            form method="post" action={ (here) "/probe" } {
+            form method="post" action={ (here) "/probe#outcome" } {
                 (page::csrf(session))
                 (page::input("text", "target", "Target", target, errors,
                     Some("host:port, or an https:// URL")))
@@ -828,7 +828,7 @@ fn probe_report(r: &Value) -> Markup {
     let ok = r.get("ok").and_then(Value::as_bool) == Some(true);
     let error = r.get("error").cloned().unwrap_or(Value::Null);
     html! {
-        div.outcome.ok[ok].failed[!ok] role="status" {
+        div #outcome .outcome.ok[ok].failed[!ok] role="status" tabindex="-1" {
             @if ok {
                 p.headline { strong { "Handshake succeeded" } " with " (text(r, "target")) }
             } @else {
