@@ -87,6 +87,11 @@ impl ContextCache {
         self.lock().remove(key).is_some()
     }
 
+    /// Forgets every context, e.g. when a keystore or truststore that some may use changed.
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
     /// How many contexts are cached.
     pub fn len(&self) -> usize {
         self.lock().len()

@@ -56,11 +56,17 @@ pub fn bootstrap(
     let from_env = password.filter(|p| !p.is_empty());
     let password = from_env.clone().unwrap_or_else(generate_password);
     let password_file = data_dir.join(PASSWORD_FILE);
+
+    // Several instances may start on one new shared store at once: the one whose org is
+    // created makes the owner, the others find the org taken and go on.
+    let org = match store.create_org(ADMIN_ORG, "Cloud admin", "admin") {
+        Ok(org) => org,
+        Err(StoreError::Conflict(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
     if from_env.is_none() {
         write_private(&password_file, &password)?;
     }
-
-    let org = store.create_org(ADMIN_ORG, "Cloud admin", "admin")?;
     let user = store.create_user(&NewUser {
         username: ADMIN_USER.into(),
         realm: ADMIN_REALM.into(),

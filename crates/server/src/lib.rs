@@ -197,10 +197,11 @@ async fn problem_for_bare_errors(resp: axum::response::Response) -> axum::respon
     use axum::response::IntoResponse;
 
     let status = resp.status();
-    let is_problem = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    // Problems pass as they are, and so do the console's pages for unknown paths.
+    let is_problem = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(b"application/problem+json")
+            || v.as_bytes().starts_with(b"text/html")
+    });
     if is_problem || !(status.is_client_error() || status.is_server_error()) {
         return resp;
     }
@@ -221,8 +222,14 @@ async fn healthz() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({ "status": "ok" }))
 }
 
-async fn not_found() -> Problem {
-    Problem::not_found("no such endpoint")
+/// An unknown path: problem+json under `/api`, a console page elsewhere.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path() == "/api" || uri.path().starts_with("/api/") {
+        Problem::not_found("no such endpoint").into_response()
+    } else {
+        console::not_found()
+    }
 }
 
 /// Opens the store in the data dir, runs first-start set-up, and serves until stopped.

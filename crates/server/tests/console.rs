@@ -605,3 +605,115 @@ async fn an_admin_manager_lands_in_admin_and_switches_only_among_own_orgs() {
     let admin = pat_browser.get("/orgs/admin/tls").await;
     assert_eq!(admin.status, StatusCode::NOT_FOUND, "a provider user cannot open admin");
 }
+
+#[tokio::test]
+async fn enter_saves_and_an_edit_never_renames_by_itself() {
+    let (_api, mut b) = console().await;
+    b.log_in("admin", support::PASSWORD, ADMIN_REALM).await;
+    let form = b.get("/orgs/admin/tls-client-profiles/new").await;
+    let first_submit = form.text.find(r#"type="submit""#).unwrap();
+    let first_preset = form.text.find(r#"name="preset""#).unwrap();
+    let save = form.text[first_submit..].find("Save").unwrap() + first_submit;
+    assert!(save < first_preset, "Enter presses Save, not a preset");
+    assert!(
+        form.text.contains(r#"data-name-from="f-title""#),
+        "a new profile's name follows its title"
+    );
+
+    let edit = b.get("/orgs/admin/tls-client-profiles/tls-client-profile-default/1.0.0/edit").await;
+    assert!(!edit.text.contains("data-name-from"), "an edit keeps the stored name");
+    let ks = b.get("/orgs/admin/keystores/default-keystore/edit").await;
+    assert!(!ks.text.contains("data-name-from"));
+}
+
+#[tokio::test]
+async fn a_summary_typed_on_several_lines_is_saved() {
+    let (api, mut b) = console().await;
+    b.log_in("admin", support::PASSWORD, ADMIN_REALM).await;
+    let csrf = b.csrf().await;
+    let page = b
+        .post(
+            "/orgs/admin/tls-client-profiles",
+            &[
+                ("csrf", &csrf),
+                ("title", "Lines"),
+                ("version", "1.0.0"),
+                ("summary", "first line\r\nsecond line"),
+                ("protocols", "tls_v1.2"),
+                ("ciphers", "ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text);
+    let stored = api.call("GET", "/api/orgs/admin/tls-client-profiles/lines/1.0.0", None).await;
+    assert_eq!(stored.body["summary"], "first line\nsecond line");
+}
+
+#[tokio::test]
+async fn forms_are_refused_to_those_who_could_not_save_them() {
+    let (api, mut b) = console().await;
+    let user = json!({"username": "vera", "realm": ADMIN_REALM, "password": PASSWORD});
+    assert_eq!(api.call("POST", "/api/users", Some(user)).await.status, StatusCode::CREATED);
+    let member = json!({"username": "vera", "roles": ["viewer"]});
+    assert!(api.call("POST", "/api/orgs/admin/members", Some(member)).await.status.is_success());
+    b.log_in("vera", PASSWORD, ADMIN_REALM).await;
+    let profile = "/orgs/admin/tls-client-profiles/tls-client-profile-default/1.0.0";
+    for path in [
+        "/orgs/admin/tls-client-profiles/new".to_owned(),
+        "/orgs/admin/keystores/new".to_owned(),
+        format!("{profile}/edit"),
+        format!("{profile}/delete"),
+        format!("{profile}/visibility"),
+        "/orgs/admin/truststores/default-truststore/delete".to_owned(),
+    ] {
+        assert_eq!(b.get(&path).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let elsewhere = b.get("/orgs/nowhere/keystores/new").await;
+    assert_eq!(elsewhere.status, StatusCode::NOT_FOUND);
+    assert_eq!(b.get(profile).await.status, StatusCode::OK, "a viewer reads");
+}
+
+#[tokio::test]
+async fn stray_requests_get_pages_and_the_api_keeps_problem_json() {
+    let (api, mut b) = console().await;
+    b.log_in("admin", support::PASSWORD, ADMIN_REALM).await;
+    let profile = "/orgs/admin/tls-client-profiles/tls-client-profile-default/1.0.0";
+    let probe = b.get(&format!("{profile}/probe")).await;
+    assert_eq!((probe.status, probe.location()), (StatusCode::SEE_OTHER, profile));
+    let list = b.get("/orgs/admin/keystores").await;
+    assert_eq!(list.location(), "/orgs/admin/tls");
+    let missing = b.get("/no/such/page").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.text.contains("<h1>Not found</h1>"));
+    let wrong_method = b.post("/orgs/admin/tls", &[]).await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(wrong_method.text.contains("<h1>"), "a page, not an empty body");
+    let r = api.call("GET", "/api/no/such/endpoint", None).await;
+    support::assert_problem(&r, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_unusable_etag_never_overwrites_blindly() {
+    let (api, mut b) = console().await;
+    b.log_in("admin", support::PASSWORD, ADMIN_REALM).await;
+    let csrf = b.csrf().await;
+    let path = "/orgs/admin/tls-client-profiles/tls-client-profile-default/1.0.0/edit";
+    let page = b
+        .post(
+            path,
+            &[
+                ("csrf", &csrf),
+                ("etag", "bogus\nx"),
+                ("title", "Overwritten"),
+                ("version", "1.0.0"),
+                ("protocols", "tls_v1.2"),
+                ("ciphers", "ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let stored = api
+        .call("GET", "/api/orgs/admin/tls-client-profiles/tls-client-profile-default/1.0.0", None)
+        .await;
+    assert_eq!(stored.body["title"], "Default TLS client profile");
+}

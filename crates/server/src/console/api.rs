@@ -10,6 +10,10 @@ use super::Session;
 
 /// The largest API answer the console reads (a full page of a large truststore).
 const MAX_REPLY: usize = 64 << 20;
+/// Items per page when the console reads a whole collection.
+const PAGE: usize = 1000;
+/// The most pages read of one collection.
+const MAX_PAGES: usize = 100;
 
 /// The API router, ready to be called.
 #[derive(Clone)]
@@ -84,6 +88,26 @@ impl Api {
         self.call(Some(session), Method::GET, path, None, None).await
     }
 
+    /// Every item of a collection (`path` without a query), page by page; the failed
+    /// answer when a page cannot be read.
+    pub async fn list_all(&self, session: &Session, path: &str) -> Result<Vec<Value>, Reply> {
+        let mut items = Vec::new();
+        for page in 0..MAX_PAGES {
+            let reply =
+                self.get(session, &format!("{path}?limit={PAGE}&offset={}", page * PAGE)).await;
+            if !reply.ok() {
+                return Err(reply);
+            }
+            let results = reply.results();
+            items.extend_from_slice(results);
+            let total = reply.body.get("total_results").and_then(Value::as_u64).unwrap_or(0);
+            if results.len() < PAGE || items.len() as u64 >= total {
+                break;
+            }
+        }
+        Ok(items)
+    }
+
     pub async fn post(&self, session: &Session, path: &str, body: &Value) -> Reply {
         self.call(Some(session), Method::POST, path, Some(body), None).await
     }
@@ -116,7 +140,10 @@ impl Api {
         if let Some(s) = session {
             request = request.header(header::AUTHORIZATION, format!("Bearer {}", s.token));
         }
-        if let Some(tag) = if_match.and_then(|t| HeaderValue::from_str(t).ok()) {
+        if let Some(tag) = if_match {
+            // A tag that is no header value matches nothing: the write is then stale.
+            let tag =
+                HeaderValue::from_str(tag).unwrap_or(HeaderValue::from_static("\"unusable\""));
             request = request.header(header::IF_MATCH, tag);
         }
         let payload = match body {

@@ -21,7 +21,8 @@ pub(crate) struct Fields {
 impl Fields {
     /// The fields of a URL-encoded body.
     pub fn from_urlencoded(body: &[u8]) -> Self {
-        let values = form_urlencoded::parse(body).into_owned().collect();
+        let values =
+            form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), lines(&v))).collect();
         Self { values, files: BTreeMap::new() }
     }
 
@@ -98,18 +99,29 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
             };
             let name = part.name().unwrap_or_default().to_owned();
             if part.file_name().is_some() {
-                let data = part.bytes().await.map_err(|_| bad("an upload could not be read"))?;
+                let data = part.bytes().await.map_err(|e| {
+                    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                        bad("the form is larger than the 9 MiB a console upload may be")
+                    } else {
+                        bad("an upload could not be read")
+                    }
+                })?;
                 if data.len() > MAX_FILE {
                     return Err(bad("an uploaded file is larger than 4 MiB"));
                 }
                 fields.files.insert(name, data);
             } else {
                 let text = part.text().await.map_err(|_| bad("a field is not text"))?;
-                fields.values.push((name, text));
+                fields.values.push((name, lines(&text)));
             }
         }
         Err(bad("the form has too many fields"))
     }
+}
+
+/// Text as browsers send it from a text area (CRLF line ends) with plain `\n` line ends.
+fn lines(text: &str) -> String {
+    text.replace("\r\n", "\n")
 }
 
 /// The errors of a form that came back, by field.
@@ -156,6 +168,11 @@ impl Errors {
         self.by_field.get(field).map_or(&[], Vec::as_slice)
     }
 
+    /// True when some error sits beside a field.
+    pub fn has_field_errors(&self) -> bool {
+        !self.by_field.is_empty()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.by_field.is_empty() && self.general.is_empty()
     }
@@ -167,7 +184,10 @@ mod tests {
 
     #[test]
     fn keeps_repeated_names_in_order() {
-        let f = Fields::from_urlencoded(b"protocols=tls_v1.2&title=A+b&protocols=tls_v1.3&x=");
+        let f = Fields::from_urlencoded(
+            b"protocols=tls_v1.2&title=A+b&protocols=tls_v1.3&x=&summary=one%0D%0Atwo",
+        );
+        assert_eq!(f.text("summary"), "one\ntwo", "browsers' CRLF becomes LF");
         assert_eq!(f.all("protocols"), ["tls_v1.2", "tls_v1.3"]);
         assert_eq!(f.text("title"), "A b");
         assert!(f.ticked("x"));

@@ -28,6 +28,9 @@ use crate::permissions::Permission;
 
 pub(crate) use api::Api;
 
+/// The largest console form: two files of up to 4 MiB (chain and key) and the fields.
+const MAX_FORM: usize = 9 << 20;
+
 /// The session cookie: the API token of the logged-in user.
 pub(crate) const SESSION_COOKIE: &str = "tlsdeck_session";
 
@@ -51,7 +54,14 @@ pub(crate) fn routes(app: AppState, api: Router) -> Router {
         .route("/orgs/{org}/tls", get(overview::page))
         .merge(profiles::routes())
         .merge(stores::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM))
+        .layer(axum::middleware::map_response(page::html_for_bare_errors))
         .with_state(console)
+}
+
+/// The answer to a path that is neither the API's nor the console's.
+pub(crate) fn not_found() -> Response {
+    page::not_found()
 }
 
 /// `/`: the TLS resources of the user's first org, or the log-in page.
@@ -175,6 +185,24 @@ impl Session {
     /// True when the user holds `permission` in `org`.
     async fn may(&self, console: &Console, org: &str, permission: Permission) -> bool {
         self.caller.holds(&console.app, org, permission).await
+    }
+
+    /// The page that refuses a form to a user who could not save it: not found outside the
+    /// org, not allowed without `settings:manage`; `None` when the form may be shown.
+    async fn form_refusal(&self, console: &Console, org: &str) -> Option<Response> {
+        if self.may(console, org, Permission::SettingsManage).await {
+            return None;
+        }
+        let (status, title, text) = if self.may(console, org, Permission::SettingsView).await {
+            (
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                format!("Your roles in org {org} do not include changing TLS settings."),
+            )
+        } else {
+            (StatusCode::NOT_FOUND, "Not found", format!("no org named {org}"))
+        };
+        Some(page::message(self, None, status, title, &text))
     }
 
     /// The names of the orgs the user is a member of, `admin` first. (An admin-org

@@ -28,20 +28,17 @@ pub(crate) async fn page(
     let place = Place::of(&console, &session, &org).await;
     let mut lists = Vec::new();
     for kind in Resource::ALL {
-        let reply = console
-            .api
-            .get(&session, &format!("/api/orgs/{}/{}?limit=1000", seg(&org), kind.collection()))
-            .await;
-        if !reply.ok() {
-            return page::api_failure(&session, Some(&place), &reply);
+        let path = format!("/api/orgs/{}/{}", seg(&org), kind.collection());
+        match console.api.list_all(&session, &path).await {
+            Ok(items) => lists.push((kind, items)),
+            Err(reply) => return page::api_failure(&session, Some(&place), &reply),
         }
-        lists.push((kind, reply.results().to_vec()));
     }
     let shared = if org == ADMIN_ORG {
         Vec::new()
     } else {
-        let path = format!("/api/orgs/{}/shared-tls-client-profiles?limit=1000", seg(&org));
-        console.api.get(&session, &path).await.results().to_vec()
+        let path = format!("/api/orgs/{}/shared-tls-client-profiles", seg(&org));
+        console.api.list_all(&session, &path).await.unwrap_or_default()
     };
     let manage = session.may(&console, &org, SettingsManage).await;
     let deleted = notice.deleted.map(|d| d.chars().take(200).collect::<String>());

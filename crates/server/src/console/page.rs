@@ -149,6 +149,40 @@ pub(crate) fn message(
     respond(status, frame(Some(session), place, title, body))
 }
 
+/// The page for a path the console does not have.
+pub(crate) fn not_found() -> Response {
+    let body = html! {
+        h1 { "Not found" }
+        p { "There is no such page." }
+        p { a href="/" { "Back to the console" } }
+    };
+    respond(StatusCode::NOT_FOUND, frame(None, None, "Not found", body))
+}
+
+/// Turns the console's error answers made outside its handlers (a method a page does not
+/// take, a body too large to read) into pages.
+pub(crate) async fn html_for_bare_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_html = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if is_html || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let text = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "This page cannot be reached that way.",
+        StatusCode::PAYLOAD_TOO_LARGE => "The form is larger than the console accepts.",
+        _ => "The request could not be read.",
+    };
+    let body = html! {
+        h1 { (status.canonical_reason().unwrap_or("Error")) }
+        p { (text) }
+        p { a href="/" { "Back to the console" } }
+    };
+    respond(status, frame(None, None, "Error", body))
+}
+
 /// The answer to a form that failed its CSRF check.
 pub(crate) fn forbidden_form() -> Response {
     let body = html! {
@@ -193,7 +227,10 @@ pub(crate) fn error_summary(errors: &Errors) -> Markup {
     html! {
         @if !errors.is_empty() {
             div.errors role="alert" {
-                p { strong { "The form could not be saved." } " Check the fields marked below." }
+                p {
+                    strong { "The form could not be saved." }
+                    @if errors.has_field_errors() { " Check the fields marked below." }
+                }
                 @if !errors.general.is_empty() {
                     ul { @for e in &errors.general { li { (e) } } }
                 }

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use maud::{Markup, html};
 use serde_json::{Map, Value, json};
 use tlsdeck_model::cipher::CATALOGUE;
@@ -35,9 +35,11 @@ pub(crate) fn routes() -> Router<Console> {
             )
             .route(
                 &base,
-                post(move |c: State<Console>, s: Session, Path(org): Path<String>, f: Fields| {
-                    create(kind, c, s, org, f)
-                }),
+                get(|Path(org): Path<String>| async move { to_overview(&org) }).post(
+                    move |c: State<Console>, s: Session, Path(org): Path<String>, f: Fields| {
+                        create(kind, c, s, org, f)
+                    },
+                ),
             )
             .route(
                 &item,
@@ -64,8 +66,20 @@ pub(crate) fn routes() -> Router<Console> {
     }
     let client = "/orgs/{org}/tls-client-profiles/{name}/{version}";
     router
-        .route(&format!("{client}/probe"), post(probe))
+        .route(
+            &format!("{client}/probe"),
+            get(|Path((org, name, version)): ItemPath| async move {
+                let detail = console_item(Resource::ClientProfile, &org, &name, &version);
+                Redirect::to(&detail).into_response()
+            })
+            .post(probe),
+        )
         .route(&format!("{client}/visibility"), get(visibility_form).post(set_visibility))
+}
+
+/// Back to Resources → TLS, for a collection's URL typed or reloaded in the address bar.
+pub(crate) fn to_overview(org: &str) -> Response {
+    Redirect::to(&format!("/orgs/{}/tls", seg(org))).into_response()
 }
 
 fn api_item(kind: Resource, org: &str, name: &str, version: &str) -> String {
@@ -191,10 +205,10 @@ async fn store_options(
     kind: Resource,
     none: &str,
 ) -> Vec<(String, String)> {
-    let path = format!("/api/orgs/{}/{}?limit=1000", seg(org), kind.collection());
-    let reply = console.api.get(session, &path).await;
+    let path = format!("/api/orgs/{}/{}", seg(org), kind.collection());
+    let stores = console.api.list_all(session, &path).await.unwrap_or_default();
     let mut options = vec![(String::new(), none.to_owned())];
-    for s in reply.results() {
+    for s in &stores {
         let name = s.get("name").and_then(Value::as_str).unwrap_or_default();
         let title = s.get("title").and_then(Value::as_str).unwrap_or_default();
         options.push((name.to_owned(), format!("{title} ({name})")));
@@ -236,10 +250,12 @@ async fn form_page(
         h1 { (heading) }
         (page::error_summary(errors))
         form.profile method="post" action=(target.action) novalidate {
+            // The first submit button is the one Enter presses: Save, never a preset.
+            button.sr type="submit" tabindex="-1" aria-hidden="true" { "Save" }
             (page::csrf(session))
             @if let Some(tag) = &target.etag { input type="hidden" name="etag" value=(tag); }
             (page::input("text", "title", "Title", f.text("title"), errors, None))
-            div data-name-from="f-title" {
+            div data-name-from=[target.etag.is_none().then_some("f-title")] {
                 (page::input("text", "name", "Name", f.text("name"), errors,
                     Some("Lower-case letters, digits and '-'; filled in from the title until you change it.")))
             }
@@ -306,8 +322,9 @@ fn cipher_picker(f: &Fields, errors: &Errors) -> Markup {
         errors,
         html! {
             p.hint {
-                "When TLS 1.3 is ticked and no TLS 1.3 suite is, every TLS 1.3 suite is added on "
-                "save; without TLS 1.3, TLS 1.3 suites are not kept."
+                "When TLS 1.3 is ticked and none of the ticked suites is a TLS 1.3 suite, every "
+                "TLS 1.3 suite is added on save; without TLS 1.3, TLS 1.3 suites are not kept. "
+                "At least one suite must be ticked."
             }
             div.presets {
                 span { "Start from a preset:" }
@@ -341,6 +358,9 @@ async fn new_form(
     session: Session,
     org: String,
 ) -> Response {
+    if let Some(refused) = session.form_refusal(&console, &org).await {
+        return refused;
+    }
     let target = FormTarget {
         action: format!("/orgs/{}/{}", seg(&org), kind.collection()),
         etag: None,
@@ -394,7 +414,10 @@ async fn failed_form(
             "Someone changed this profile after you opened the form. Open it again to see \
              the change, then make yours.",
         ),
-        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT => {
+        StatusCode::CONFLICT => {
+            Errors::place(vec![("name".to_owned(), reply.detail())], FORM_FIELDS, reply.detail())
+        }
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
             Errors::place(reply.field_errors(), FORM_FIELDS, reply.detail())
         }
         _ => return page::api_failure(session, None, reply),
@@ -414,6 +437,9 @@ async fn edit_form(
     session: Session,
     Path((org, name, version)): ItemPath,
 ) -> Response {
+    if let Some(refused) = session.form_refusal(&console, &org).await {
+        return refused;
+    }
     let reply = console.api.get(&session, &api_item(kind, &org, &name, &version)).await;
     if !reply.ok() {
         return page::api_failure(&session, None, &reply);
@@ -894,6 +920,9 @@ async fn confirm_delete(
     session: Session,
     Path((org, name, version)): ItemPath,
 ) -> Response {
+    if let Some(refused) = session.form_refusal(&console, &org).await {
+        return refused;
+    }
     let reply = console.api.get(&session, &api_item(kind, &org, &name, &version)).await;
     if !reply.ok() {
         return page::api_failure(&session, None, &reply);
@@ -1016,6 +1045,9 @@ async fn visibility_form(
     session: Session,
     Path((org, name, version)): ItemPath,
 ) -> Response {
+    if let Some(refused) = session.form_refusal(&console, &org).await {
+        return refused;
+    }
     let kind = Resource::ClientProfile;
     let reply = console.api.get(&session, &api_item(kind, &org, &name, &version)).await;
     if !reply.ok() {
@@ -1029,6 +1061,7 @@ async fn visibility_form(
         f.set("etag", tag.clone());
     }
     let title = reply.body.get("title").and_then(Value::as_str).unwrap_or_default().to_owned();
+    f.set("title", title.clone());
     visibility_page(&console, &session, &org, &name, &version, &title, &f, &Errors::default()).await
 }
 
@@ -1066,6 +1099,7 @@ async fn visibility_page(
         form method="post" action={ (here) "/visibility" } {
             (page::csrf(session))
             input type="hidden" name="etag" value=(f.text("etag"));
+            input type="hidden" name="title" value=(title);
             fieldset.field {
                 legend { "Who may use " code { (name) ":" (version) } }
                 @for (value, label, hint) in choices {
@@ -1127,5 +1161,6 @@ async fn set_visibility(
         }
         _ => return page::api_failure(&session, None, &reply),
     };
-    visibility_page(&console, &session, &org, &name, &version, &name, &f, &errors).await
+    let title = f.text("title").to_owned();
+    visibility_page(&console, &session, &org, &name, &version, &title, &f, &errors).await
 }

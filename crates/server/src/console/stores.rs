@@ -38,9 +38,12 @@ pub(crate) fn routes() -> Router<Console> {
             )
             .route(
                 &base,
-                post(move |c: State<Console>, s: Session, Path(org): Path<String>, f: Fields| {
-                    create(kind, c, s, org, f)
-                }),
+                get(|Path(org): Path<String>| async move { super::profiles::to_overview(&org) })
+                    .post(
+                        move |c: State<Console>, s: Session, Path(org): Path<String>, f: Fields| {
+                            create(kind, c, s, org, f)
+                        },
+                    ),
             )
             .route(
                 &item,
@@ -167,7 +170,7 @@ async fn form_page(
             (page::csrf(session))
             @if let Some(tag) = &target.etag { input type="hidden" name="etag" value=(tag); }
             (page::input("text", "title", "Title", f.text("title"), errors, None))
-            div data-name-from="f-title" {
+            div data-name-from=[target.etag.is_none().then_some("f-title")] {
                 (page::input("text", "name", "Name", f.text("name"), errors,
                     Some("Lower-case letters, digits and '-'; filled in from the title until you change it.")))
             }
@@ -200,6 +203,9 @@ async fn new_form(
     session: Session,
     org: String,
 ) -> Response {
+    if let Some(refused) = session.form_refusal(&console, &org).await {
+        return refused;
+    }
     let target = FormTarget {
         action: format!("/orgs/{}/{}", seg(&org), kind.collection()),
         etag: None,
@@ -245,7 +251,10 @@ async fn failed_form(
         StatusCode::PRECONDITION_FAILED => Errors::general(
             "Someone changed this item after you opened the form. Open it again first.",
         ),
-        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT => {
+        StatusCode::CONFLICT => {
+            Errors::place(vec![("name".to_owned(), reply.detail())], FORM_FIELDS, reply.detail())
+        }
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
             Errors::place(reply.field_errors(), FORM_FIELDS, reply.detail())
         }
         _ => return page::api_failure(session, None, reply),
@@ -260,6 +269,9 @@ async fn edit_form(
     session: Session,
     Path((org, name)): ItemPath,
 ) -> Response {
+    if let Some(refused) = session.form_refusal(&console, &org).await {
+        return refused;
+    }
     let reply = console.api.get(&session, &api_item(kind, &org, &name)).await;
     if !reply.ok() {
         return page::api_failure(&session, None, &reply);
@@ -306,9 +318,8 @@ async fn users_of(
     let field = material_field(kind);
     let mut users = Vec::new();
     for profiles in [Resource::ClientProfile, Resource::ServerProfile] {
-        let path = format!("/api/orgs/{}/{}?limit=1000", seg(org), profiles.collection());
-        let reply = console.api.get(session, &path).await;
-        for p in reply.results() {
+        let path = format!("/api/orgs/{}/{}", seg(org), profiles.collection());
+        for p in &console.api.list_all(session, &path).await.unwrap_or_default() {
             if p.get(field).and_then(Value::as_str) == Some(name) {
                 users.push(format!("{} {}", profiles.label(), profiles.key_of(p)));
             }
@@ -576,10 +587,15 @@ async fn confirm_delete(
     session: Session,
     Path((org, name)): ItemPath,
 ) -> Response {
+    if let Some(refused) = session.form_refusal(&console, &org).await {
+        return refused;
+    }
     let reply = console.api.get(&session, &api_item(kind, &org, &name)).await;
     if !reply.ok() {
         return page::api_failure(&session, None, &reply);
     }
+    // The stored name, when the page was reached by id.
+    let name = reply.body.get("name").and_then(Value::as_str).unwrap_or(&name).to_owned();
     let users = users_of(kind, &console, &session, &org, &name).await;
     let here = console_item(kind, &org, &name);
     let blocked = !users.is_empty();
