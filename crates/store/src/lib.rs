@@ -1,16 +1,26 @@
 //! Persistence for tlsdeck: one interface, one folder per backend, versioned migrations.
 //!
 //! The store classifies its failures once ([`StoreError`]) so callers never read SQL errors.
+//! [`open_url`] picks the backend from a URL: SQLite in one file, or a PostgreSQL server.
 
+mod dump;
+mod encoding;
+pub mod postgres;
 mod records;
 pub mod sqlite;
 
+pub use dump::{Cell, Dump, TableDump};
+pub use postgres::PostgresStore;
 pub use records::{
-    CustomRole, Event, EventFilter, Labels, NewEntry, NewKeystore, NewUser, Org, Page, ProfileRefs,
-    StoreLink, Stored, StoredEntry, StoredKeystore, StoredProfile, StoredServerProfile,
-    StoredTruststore, User, UserChange,
+    Change, ChangeKind, CustomRole, Event, EventFilter, Labels, NewEntry, NewKeystore, NewUser,
+    Org, Page, ProfileRefs, StoreLink, Stored, StoredEntry, StoredKeystore, StoredProfile,
+    StoredServerProfile, StoredTruststore, User, UserChange,
 };
 pub use sqlite::SqliteStore;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tlsdeck_model::{ClientProfile, ServerProfile};
@@ -53,6 +63,49 @@ pub enum StoreError {
 
 /// A result of a store operation.
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A failure described in words alone, e.g. a store URL that names no backend.
+#[derive(Debug)]
+pub(crate) struct Message(pub(crate) String);
+
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Message {}
+
+impl StoreError {
+    /// A backend failure described in words.
+    pub(crate) fn message(text: impl Into<String>) -> Self {
+        Self::Backend(Box::new(Message(text.into())))
+    }
+}
+
+/// Opens the store a URL names and applies pending migrations.
+///
+/// `postgres://` and `postgresql://` URLs open a [`PostgresStore`]; `sqlite:PATH`,
+/// `sqlite://PATH` or a plain path open a [`SqliteStore`] (`sqlite::memory:` a private
+/// in-memory one). An error names the problem and shows the URL without its password.
+pub fn open_url(url: &str) -> Result<Arc<dyn Store>> {
+    let sqlite_path = match url.split_once("://") {
+        Some(("postgres" | "postgresql", _)) => return Ok(Arc::new(PostgresStore::open(url)?)),
+        Some(("sqlite", path)) => path,
+        Some((scheme, _)) => {
+            return Err(StoreError::message(format!(
+                "unsupported store URL scheme {scheme}: expected postgres://, postgresql:// \
+                 or sqlite:PATH"
+            )));
+        }
+        None => url.strip_prefix("sqlite:").unwrap_or(url),
+    };
+    match sqlite_path {
+        "" => Err(StoreError::message("the store URL names no SQLite file")),
+        ":memory:" => Ok(Arc::new(SqliteStore::in_memory()?)),
+        path => Ok(Arc::new(SqliteStore::open(Path::new(path))?)),
+    }
+}
 
 /// Everything the server keeps, behind one interface that every backend implements.
 pub trait Store: Send + Sync + std::fmt::Debug {
@@ -237,4 +290,32 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn set_meta_once(&self, key: &str, value: &str) -> Result<bool>;
     /// A fact recorded with [`Store::set_meta_once`].
     fn meta(&self, key: &str) -> Result<Option<String>>;
+
+    /// The sequence number of the newest change to a profile, keystore or truststore; 0 when
+    /// there is none.
+    fn last_change(&self) -> Result<i64>;
+    /// Up to `limit` changes after `seq`, oldest first.
+    ///
+    /// Every write that creates, updates or deletes a profile, keystore or truststore (its
+    /// entries included) records one change per item in the same transaction; clearing a
+    /// collection or deleting an org records one per item deleted. Sequence numbers grow but
+    /// may skip values. Only the newest 10,000 changes are kept: a reader further behind
+    /// should reload everything.
+    fn changes_since(&self, seq: i64, limit: u32) -> Result<Vec<Change>>;
+    /// Returns when a change may have happened, or after `timeout` at the latest.
+    ///
+    /// PostgreSQL waits for `NOTIFY tlsdeck_changes` on a connection of its own, so it returns
+    /// promptly after another process commits; SQLite sleeps a short poll interval. Returns may
+    /// be spurious: read [`Store::changes_since`] to know what changed.
+    fn wait_for_change(&self, timeout: Duration) -> Result<()>;
+
+    /// Every table but the schema migrations and API tokens, parents first, from one
+    /// consistent snapshot.
+    fn export(&self) -> Result<Dump>;
+    /// Loads a dump into this store in one transaction, keeping ids, revisions, times and
+    /// sequence numbers.
+    ///
+    /// Refused with [`StoreError::Conflict`] when the store already holds an org or the dump
+    /// is of another schema version.
+    fn import(&self, dump: &Dump) -> Result<()>;
 }

@@ -276,3 +276,49 @@ pub struct CustomRole {
     /// Permission names, e.g. `settings:manage`.
     pub permissions: Vec<String>,
 }
+
+/// What kind of item a [`Change`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChangeKind {
+    /// A TLS client profile.
+    ClientProfile,
+    /// A TLS server profile.
+    ServerProfile,
+    /// A keystore.
+    Keystore,
+    /// A truststore, its entries included.
+    Truststore,
+}
+
+impl ChangeKind {
+    /// The name the store keeps: `tls_client_profile`, `tls_server_profile`, `keystore` or
+    /// `truststore`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientProfile => "tls_client_profile",
+            Self::ServerProfile => "tls_server_profile",
+            Self::Keystore => "keystore",
+            Self::Truststore => "truststore",
+        }
+    }
+
+    /// The kind of that name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::ClientProfile, Self::ServerProfile, Self::Keystore, Self::Truststore]
+            .into_iter()
+            .find(|k| k.as_str() == name)
+    }
+}
+
+/// One change to a profile, keystore or truststore: it was created, updated or deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    /// Its place in the change feed; later changes have larger numbers.
+    pub seq: i64,
+    /// What kind of item changed.
+    pub kind: ChangeKind,
+    /// The item's id.
+    pub id: Uuid,
+    /// The owning org's id.
+    pub org_id: Uuid,
+}

@@ -5,13 +5,16 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::backend;
 use crate::Result;
 
-/// Every migration, oldest first: (version, SQL).
-const MIGRATIONS: &[(i64, &str)] = &[
+/// Every migration, oldest first: (version, SQL). Kept in step with PostgreSQL's list, version
+/// for version and table for table (tested in `crate::postgres::migrate`).
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_stores.sql")),
     (3, include_str!("migrations/0003_server_profiles.sql")),
     (4, include_str!("migrations/0004_events.sql")),
     (5, include_str!("migrations/0005_custom_roles.sql")),
+    (6, include_str!("migrations/0006_changes.sql")),
+    (7, include_str!("migrations/0007_entry_order.sql")),
 ];
 
 /// Applies the migrations the database has not seen yet.

@@ -1,24 +1,32 @@
 //! The embedded backend: one SQLite file, opened in WAL mode behind a mutex.
 
+mod changes;
+mod dump;
 mod events;
-mod migrate;
+pub(crate) mod migrate;
 mod profiles;
 mod stores;
 mod users;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
 use tlsdeck_model::{ClientProfile, ServerProfile};
 use uuid::Uuid;
 
+use crate::encoding::{now, ts};
 use crate::{
-    CustomRole, Event, EventFilter, Labels, NewEntry, NewKeystore, NewUser, Org, Page, ProfileRefs,
-    Result, Store, StoreError, StoredEntry, StoredKeystore, StoredProfile, StoredServerProfile,
-    StoredTruststore, User, UserChange,
+    Change, CustomRole, Dump, Event, EventFilter, Labels, NewEntry, NewKeystore, NewUser, Org,
+    Page, ProfileRefs, Result, Store, StoreError, StoredEntry, StoredKeystore, StoredProfile,
+    StoredServerProfile, StoredTruststore, User, UserChange,
 };
+
+/// How long [`Store::wait_for_change`] sleeps at most: SQLite cannot tell other processes'
+/// commits, so followers poll.
+const CHANGE_POLL: Duration = Duration::from_millis(200);
 
 /// The SQLite store.
 #[derive(Debug)]
@@ -68,14 +76,6 @@ fn write_error(e: rusqlite::Error, what: &str) -> StoreError {
         Some(ErrorCode::ConstraintViolation) => StoreError::Conflict(what.to_owned()),
         _ => backend(e),
     }
-}
-
-fn now() -> DateTime<Utc> {
-    Utc::now()
-}
-
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 fn parse_ts(s: &str) -> rusqlite::Result<DateTime<Utc>> {
@@ -305,7 +305,7 @@ impl Store for SqliteStore {
         p: &ClientProfile,
         refs: ProfileRefs,
     ) -> Result<StoredProfile> {
-        profiles::create(&self.conn(), org_id, p, refs)
+        profiles::create(&mut self.conn(), org_id, p, refs)
     }
 
     fn update_client_profile(
@@ -324,7 +324,7 @@ impl Store for SqliteStore {
     }
 
     fn clear_client_profiles(&self, org_id: Uuid) -> Result<u64> {
-        profiles::clear::<ClientProfile>(&self.conn(), org_id)
+        profiles::clear::<ClientProfile>(&mut self.conn(), org_id)
     }
 
     fn list_server_profiles(
@@ -355,7 +355,7 @@ impl Store for SqliteStore {
         p: &ServerProfile,
         refs: ProfileRefs,
     ) -> Result<StoredServerProfile> {
-        profiles::create(&self.conn(), org_id, p, refs)
+        profiles::create(&mut self.conn(), org_id, p, refs)
     }
 
     fn update_server_profile(
@@ -374,7 +374,7 @@ impl Store for SqliteStore {
     }
 
     fn clear_server_profiles(&self, org_id: Uuid) -> Result<u64> {
-        profiles::clear::<ServerProfile>(&self.conn(), org_id)
+        profiles::clear::<ServerProfile>(&mut self.conn(), org_id)
     }
 
     fn list_keystores(&self, org_id: Uuid, page: Page) -> Result<(u64, Vec<StoredKeystore>)> {
@@ -386,7 +386,7 @@ impl Store for SqliteStore {
     }
 
     fn create_keystore(&self, org_id: Uuid, ks: &NewKeystore) -> Result<StoredKeystore> {
-        stores::create_keystore(&self.conn(), org_id, ks)
+        stores::create_keystore(&mut self.conn(), org_id, ks)
     }
 
     fn update_keystore(
@@ -481,5 +481,26 @@ impl Store for SqliteStore {
             .query_row("SELECT value FROM store_meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()
             .map_err(backend)
+    }
+
+    fn last_change(&self) -> Result<i64> {
+        changes::last(&self.conn())
+    }
+
+    fn changes_since(&self, seq: i64, limit: u32) -> Result<Vec<Change>> {
+        changes::since(&self.conn(), seq, limit)
+    }
+
+    fn wait_for_change(&self, timeout: Duration) -> Result<()> {
+        std::thread::sleep(timeout.min(CHANGE_POLL));
+        Ok(())
+    }
+
+    fn export(&self) -> Result<Dump> {
+        dump::export(&mut self.conn())
+    }
+
+    fn import(&self, d: &Dump) -> Result<()> {
+        dump::import(&mut self.conn(), d)
     }
 }

@@ -3,7 +3,8 @@
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use uuid::Uuid;
 
-use super::{backend, found, now, parse_id, parse_ts, ts, write_error};
+use super::{backend, changes, found, parse_id, parse_ts, write_error};
+use crate::encoding::{PROFILE_TABLES, StoreKind as Kind, chain_text, now, ts};
 use crate::{
     Labels, NewEntry, NewKeystore, Page, Result, StoreError, StoredEntry, StoredKeystore,
     StoredTruststore,
@@ -16,29 +17,6 @@ const TRUSTSTORE_SELECT: &str = "SELECT t.id, t.org_id, t.name, t.title, t.summa
         (SELECT COUNT(*) FROM truststore_entries e WHERE e.truststore_id = t.id),
         t.created_at, t.updated_at
      FROM truststores t";
-
-/// Which kind of store a profile column points at.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Kind {
-    Keystore,
-    Truststore,
-}
-
-impl Kind {
-    fn table(self) -> &'static str {
-        match self {
-            Self::Keystore => "keystores",
-            Self::Truststore => "truststores",
-        }
-    }
-
-    fn column(self) -> &'static str {
-        match self {
-            Self::Keystore => "keystore_id",
-            Self::Truststore => "truststore_id",
-        }
-    }
-}
 
 fn keystore_row(r: &Row<'_>) -> rusqlite::Result<StoredKeystore> {
     let chain: String = r.get(6)?;
@@ -83,22 +61,9 @@ fn entry_row(r: &Row<'_>) -> rusqlite::Result<StoredEntry> {
     })
 }
 
-fn chain_text(chain: &[Vec<u8>]) -> String {
-    serde_json::to_string(&chain.iter().map(hex::encode).collect::<Vec<_>>())
-        .expect("a list of strings serialises")
-}
-
-fn taken(kind: Kind, name: &str) -> String {
-    format!("a {} named {name} already exists", &kind.table()[..kind.table().len() - 1])
-}
-
 fn offset(page: Page) -> i64 {
     i64::try_from(page.offset).unwrap_or(i64::MAX)
 }
-
-/// The profile tables that can point at a store, with how their rows are named to people.
-const PROFILE_TABLES: [(&str, &str); 2] =
-    [("tls_client_profiles", "tls-client-profile"), ("tls_server_profiles", "tls-server-profile")];
 
 /// The profiles (as `tls-client-profile NAME:VERSION`) that use a store.
 pub(super) fn users(conn: &Connection, kind: Kind, id: Uuid) -> Result<Vec<String>> {
@@ -149,6 +114,7 @@ fn delete(
     }
     let sql = format!("DELETE FROM {} WHERE org_id = ?1 AND id = ?2", kind.table());
     tx.execute(&sql, params![org.to_string(), id.to_string()]).map_err(backend)?;
+    changes::record(&tx, kind.change(), id, org)?;
     tx.commit().map_err(backend)
 }
 
@@ -171,6 +137,7 @@ fn clear(conn: &mut Connection, kind: Kind, org: Uuid) -> Result<u64> {
     if !users.is_empty() {
         return Err(StoreError::InUse { users });
     }
+    changes::record_all(&tx, kind.table(), kind.change(), org)?;
     let n = tx
         .execute(&format!("DELETE FROM {} WHERE org_id = ?1", kind.table()), [org.to_string()])
         .map_err(backend)?;
@@ -216,13 +183,14 @@ pub(super) fn keystore(conn: &Connection, org: Uuid, key: &str) -> Result<Stored
 }
 
 pub(super) fn create_keystore(
-    conn: &Connection,
+    conn: &mut Connection,
     org: Uuid,
     ks: &NewKeystore,
 ) -> Result<StoredKeystore> {
     let id = Uuid::new_v4();
     let at = ts(now());
-    conn.execute(
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+    tx.execute(
         "INSERT INTO keystores (id, org_id, name, title, summary, revision, chain, sealed_key,
              created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?8)",
@@ -237,7 +205,9 @@ pub(super) fn create_keystore(
             at
         ],
     )
-    .map_err(|e| write_error(e, &taken(Kind::Keystore, &ks.labels.name)))?;
+    .map_err(|e| write_error(e, &Kind::Keystore.taken(&ks.labels.name)))?;
+    changes::record(&tx, Kind::Keystore.change(), id, org)?;
+    tx.commit().map_err(backend)?;
     keystore(conn, org, &id.to_string())
 }
 
@@ -265,7 +235,8 @@ pub(super) fn update_keystore(
             ts(now())
         ],
     )
-    .map_err(|e| write_error(e, &taken(Kind::Keystore, &ks.labels.name)))?;
+    .map_err(|e| write_error(e, &Kind::Keystore.taken(&ks.labels.name)))?;
+    changes::record(&tx, Kind::Keystore.change(), id, org)?;
     tx.commit().map_err(backend)?;
     keystore(conn, org, &id.to_string())
 }
@@ -323,8 +294,9 @@ pub(super) fn create_truststore(
          VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6)",
         params![id.to_string(), org.to_string(), labels.name, labels.title, labels.summary, at],
     )
-    .map_err(|e| write_error(e, &taken(Kind::Truststore, &labels.name)))?;
+    .map_err(|e| write_error(e, &Kind::Truststore.taken(&labels.name)))?;
     insert_entries(&tx, id, entries)?;
+    changes::record(&tx, Kind::Truststore.change(), id, org)?;
     tx.commit().map_err(backend)?;
     truststore(conn, org, &id.to_string())
 }
@@ -352,12 +324,13 @@ pub(super) fn update_truststore(
             ts(now())
         ],
     )
-    .map_err(|e| write_error(e, &taken(Kind::Truststore, &labels.name)))?;
+    .map_err(|e| write_error(e, &Kind::Truststore.taken(&labels.name)))?;
     if let Some(entries) = entries {
         tx.execute("DELETE FROM truststore_entries WHERE truststore_id = ?1", [id.to_string()])
             .map_err(backend)?;
         insert_entries(&tx, id, entries)?;
     }
+    changes::record(&tx, Kind::Truststore.change(), id, org)?;
     tx.commit().map_err(backend)?;
     truststore(conn, org, &id.to_string())
 }
@@ -377,10 +350,15 @@ pub(super) fn clear_truststores(conn: &mut Connection, org: Uuid) -> Result<u64>
 
 /// Inserts entries not held yet; returns the ids of those inserted, in order.
 fn insert_entries(conn: &Connection, truststore: Uuid, entries: &[NewEntry]) -> Result<Vec<Uuid>> {
+    // The caller's write transaction keeps other writers out while the numbers are handed out.
+    let mut seq: i64 = conn
+        .query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM truststore_entries", [], |r| r.get(0))
+        .map_err(backend)?;
     let mut stmt = conn
         .prepare_cached(
-            "INSERT OR IGNORE INTO truststore_entries (id, truststore_id, fingerprint, der, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT OR IGNORE INTO truststore_entries
+                 (id, truststore_id, fingerprint, der, created_at, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
         .map_err(backend)?;
     let at = ts(now());
@@ -388,10 +366,11 @@ fn insert_entries(conn: &Connection, truststore: Uuid, entries: &[NewEntry]) -> 
     for e in entries {
         let id = Uuid::new_v4();
         let n = stmt
-            .execute(params![id.to_string(), truststore.to_string(), e.fingerprint, e.der, at])
+            .execute(params![id.to_string(), truststore.to_string(), e.fingerprint, e.der, at, seq])
             .map_err(backend)?;
         if n > 0 {
             added.push(id);
+            seq += 1;
         }
     }
     Ok(added)
@@ -401,7 +380,7 @@ pub(super) fn truststore_entries(conn: &Connection, truststore: Uuid) -> Result<
     let mut stmt = conn
         .prepare_cached(
             "SELECT id, truststore_id, fingerprint, der, created_at FROM truststore_entries
-             WHERE truststore_id = ?1 ORDER BY rowid",
+             WHERE truststore_id = ?1 ORDER BY seq",
         )
         .map_err(backend)?;
     let rows = stmt.query_map([truststore.to_string()], entry_row).map_err(backend)?;
@@ -440,14 +419,24 @@ pub(super) fn delete_truststore_entry(
     tx.commit().map_err(backend)
 }
 
-/// Moves a truststore to a new revision after an entry change.
+/// Moves a truststore to a new revision after an entry change, and records the change.
 fn touch_truststore(conn: &Connection, truststore: Uuid) -> Result<()> {
-    conn.execute(
-        "UPDATE truststores SET revision = revision + 1, updated_at = ?2 WHERE id = ?1",
-        params![truststore.to_string(), ts(now())],
-    )
-    .map_err(backend)?;
-    Ok(())
+    let org: Option<String> = conn
+        .query_row(
+            "UPDATE truststores SET revision = revision + 1, updated_at = ?2 WHERE id = ?1
+             RETURNING org_id",
+            params![truststore.to_string(), ts(now())],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    match org {
+        Some(org) => {
+            let org = parse_id(&org).map_err(backend)?;
+            changes::record(conn, Kind::Truststore.change(), truststore, org)
+        }
+        None => Ok(()),
+    }
 }
 
 pub(super) fn set_meta_once(conn: &Connection, key: &str, value: &str) -> Result<bool> {

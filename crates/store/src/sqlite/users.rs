@@ -3,7 +3,8 @@
 use rusqlite::{Connection, TransactionBehavior, params};
 use uuid::Uuid;
 
-use super::{USER_COLUMNS, backend, user_row};
+use super::{USER_COLUMNS, backend, changes, user_row};
+use crate::encoding::CHANGE_TABLES;
 use crate::{CustomRole, Result, StoreError, User, UserChange};
 
 pub(super) fn update(conn: &mut Connection, id: Uuid, c: &UserChange) -> Result<()> {
@@ -74,6 +75,9 @@ pub(super) fn set_roles(
 
 pub(super) fn delete_org(conn: &mut Connection, org: Uuid) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+    for (table, kind) in CHANGE_TABLES {
+        changes::record_all(&tx, table, kind, org)?;
+    }
     let org = org.to_string();
     // Profiles first: they point at the org's stores without cascading.
     for table in ["tls_client_profiles", "tls_server_profiles"] {
