@@ -31,7 +31,14 @@ pub enum Command {
         /// Serve over TLS through this server profile of the admin org (NAME:VERSION).
         #[arg(long)]
         tls_server_profile: Option<String>,
+        /// The store: a postgres:// URL shared by several instances (default: SQLite in
+        /// the data dir). Instances on one store need the same TLSDECK_MASTER_KEY.
+        #[arg(long, env = "TLSDECK_DATABASE_URL", hide_env_values = true)]
+        database: Option<String>,
     },
+    /// Administration of a whole store.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Log in to a server and save the token for later commands.
     Login {
         /// The server's URL, e.g. http://127.0.0.1:7070 or https://localhost:7443.
@@ -540,6 +547,21 @@ pub enum Format {
     Json,
     /// Columns for people.
     Table,
+}
+
+/// `tlsdeck admin ...`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Copy every org, user, profile, store and audit event of one store into another,
+    /// empty one, keeping ids, revisions and sealed keys (sessions are not copied).
+    CopyStore {
+        /// The store to read: a postgres:// URL, a SQLite file, or a data dir.
+        #[arg(long)]
+        from: String,
+        /// The empty store to fill: a postgres:// URL, a SQLite file, or a data dir.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 /// `tlsdeck probe`.

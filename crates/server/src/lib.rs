@@ -8,6 +8,7 @@ mod bootstrap;
 mod common;
 mod console;
 mod defaults;
+mod feed;
 mod keystores;
 mod kinds;
 mod metrics;
@@ -51,6 +52,9 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Serve over TLS through this `admin` org server profile (`NAME:VERSION`).
     pub tls_server_profile: Option<String>,
+    /// A `postgres://` URL of a store shared by several instances; `None` keeps the
+    /// SQLite file in the data dir.
+    pub database: Option<String>,
 }
 
 /// What every handler shares.
@@ -67,6 +71,8 @@ pub struct AppState {
     listener_profile: Arc<std::sync::OnceLock<uuid::Uuid>>,
     /// The base of the URLs put into responses, e.g. `http://127.0.0.1:7070`.
     public_url: String,
+    /// How far the store's change feed has been followed.
+    feed: Arc<feed::Feed>,
 }
 
 impl AppState {
@@ -83,6 +89,7 @@ impl AppState {
             listener_profile: Arc::new(std::sync::OnceLock::new()),
             throttle: Arc::new(throttle::Throttle::default()),
             public_url: public_url.into().trim_end_matches('/').to_owned(),
+            feed: Arc::new(feed::Feed::default()),
         }
     }
 
@@ -234,55 +241,72 @@ async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
 
 /// Opens the store in the data dir, runs first-start set-up, and serves until stopped.
 pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let scheme = if config.tls_server_profile.is_some() { "https" } else { "http" };
+    // Store calls block (PostgreSQL's client runs a runtime of its own): set up off the
+    // async threads.
+    let setup = config.clone();
+    let state = tokio::task::spawn_blocking(move || prepare(&setup, &format!("{scheme}://{addr}")))
+        .await
+        .context("the start-up failed")??;
+    let app = router(state.clone()).into_make_service_with_connect_info::<throttle::ClientAddr>();
+    let dir = config.data_dir.display();
+
+    match &config.tls_server_profile {
+        None => {
+            tracing::info!(%addr, data_dir = %dir, "listening");
+            println!("tlsdeck listening on {scheme}://{addr}");
+            axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+        }
+        Some(profile) => {
+            let (run, profile) = (state.clone(), profile.clone());
+            let tls = tokio::task::spawn_blocking(move || {
+                let org = run.store.org(ADMIN_ORG)?;
+                tls::TlsListener::start(listener, run, org, &profile)
+                    .with_context(|| format!("cannot serve through TLS server profile {profile}"))
+            })
+            .await
+            .context("the start-up failed")??;
+            let _ = state.listener_profile.set(tls.serving());
+            tracing::info!(%addr, data_dir = %dir, "listening over TLS");
+            println!("tlsdeck listening on {scheme}://{addr}");
+            axum::serve(tls, app).with_graceful_shutdown(shutdown_signal()).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens the store, runs first-start set-up and starts following the change feed.
+fn prepare(config: &ServerConfig, public_url: &str) -> anyhow::Result<AppState> {
     let dir = &config.data_dir;
     create_private_dir(dir)
         .with_context(|| format!("cannot use {} as the data dir", dir.display()))?;
     // The master key first: a bad one must stop the start before anything is written.
     let master_key = MasterKey::from_env_or_file(dir)?;
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&dir.join("tlsdeck.db"))
-            .with_context(|| format!("cannot open the store in {}", dir.display()))?,
-    );
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-
+    let store: Arc<dyn Store> = match &config.database {
+        Some(url) => tlsdeck_store::open_url(url).context("cannot open the store")?,
+        None => Arc::new(
+            SqliteStore::open(&dir.join("tlsdeck.db"))
+                .with_context(|| format!("cannot open the store in {}", dir.display()))?,
+        ),
+    };
     let password = std::env::var(bootstrap::PASSWORD_ENV).ok();
     let created = bootstrap(store.as_ref(), dir, password)?;
     if let Some(Bootstrap { generated_password: Some(pw), password_file }) = created {
         println!("created user {ADMIN_USER} in realm {ADMIN_REALM} with password: {pw}");
         println!("(also written to {}; it is not shown again)", password_file.display());
     }
-
-    let addr = listener.local_addr()?;
     // Load OpenSSL's legacy provider once, up front, so that every part of the process sees
     // the same algorithms whether or not an old PKCS#12 file was read yet.
     tlsdeck_pki::ensure_legacy_provider();
     ensure_defaults(store.as_ref(), &master_key)?;
-    let scheme = if config.tls_server_profile.is_some() { "https" } else { "http" };
-    let state = AppState::new(store, master_key, format!("{scheme}://{addr}"));
+    let state = AppState::new(store, master_key, public_url);
     apply::check_master_key(&state)?;
-    let app = router(state.clone());
-
-    match &config.tls_server_profile {
-        None => {
-            tracing::info!(%addr, data_dir = %dir.display(), "listening");
-            println!("tlsdeck listening on {scheme}://{addr}");
-            let app = app.into_make_service_with_connect_info::<throttle::ClientAddr>();
-            axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
-        }
-        Some(profile) => {
-            let org = state.store.org(ADMIN_ORG)?;
-            let tls = tls::TlsListener::start(listener, state.clone(), org, profile)
-                .with_context(|| format!("cannot serve through TLS server profile {profile}"))?;
-            let _ = state.listener_profile.set(tls.serving());
-            tracing::info!(%addr, profile = %profile, data_dir = %dir.display(), "listening over TLS");
-            println!("tlsdeck listening on {scheme}://{addr}");
-            let app = app.into_make_service_with_connect_info::<throttle::ClientAddr>();
-            axum::serve(tls, app).with_graceful_shutdown(shutdown_signal()).await?;
-        }
-    }
-    Ok(())
+    feed::follow(state.clone()).context("cannot follow the store's change feed")?;
+    Ok(state)
 }
 
 /// Creates the data dir readable by its owner only; an existing dir is used as it is.

@@ -36,7 +36,13 @@ pub async fn metrics(
     caller.authorize(&state, crate::ADMIN_ORG, SettingsView).await?;
     let now = Utc::now();
     let series = state.run(move |s| collect(s, now)).await?;
-    let body = render(&series);
+    let mut body = render(&series);
+    let _ = write!(
+        body,
+        "# HELP tlsdeck_store_change_seq The last store change this instance has followed.\n\
+         # TYPE tlsdeck_store_change_seq gauge\ntlsdeck_store_change_seq {}\n",
+        crate::feed::seen(&state)
+    );
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body))
 }
 

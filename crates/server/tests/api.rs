@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
 use tlsdeck_server::{ADMIN_REALM, bootstrap, hash_password};
-use tlsdeck_store::{NewUser, SqliteStore, Store};
+use tlsdeck_store::{NewUser, SqliteStore};
 use tower::ServiceExt;
 
 mod support;
@@ -348,17 +348,18 @@ async fn shows_the_effective_openssl_settings_and_lint() {
 #[tokio::test]
 async fn hides_orgs_the_caller_is_not_a_member_of() {
     let api = Api::new().await;
-    let other = api.store.create_org("p1", "Provider", "provider").unwrap();
-    let user = api
-        .store
-        .create_user(&NewUser {
-            username: "dev".into(),
-            realm: "provider/default-idp-2".into(),
-            email: None,
-            password_hash: hash_password("dev-password"),
-        })
-        .unwrap();
-    api.store.add_member(other.id, user.id, "viewer").unwrap();
+    api.with_store(|s| {
+        let other = s.create_org("p1", "Provider", "provider").unwrap();
+        let user = s
+            .create_user(&NewUser {
+                username: "dev".into(),
+                realm: "provider/default-idp-2".into(),
+                email: None,
+                password_hash: hash_password("dev-password"),
+            })
+            .unwrap();
+        s.add_member(other.id, user.id, "viewer").unwrap();
+    });
     let dev = api.login("dev", "dev-password", "provider/default-idp-2").await;
 
     let r = api.send("GET", PROFILES, Some(&dev), None, &[]).await;

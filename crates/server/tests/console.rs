@@ -160,7 +160,7 @@ impl Browser {
 async fn console() -> (Api, Browser) {
     let api = Api::new().await;
     let key = tlsdeck_pki::MasterKey::from_bytes([7; 32]);
-    tlsdeck_server::ensure_defaults(api.store.as_ref(), &key).unwrap();
+    api.with_store(|s| tlsdeck_server::ensure_defaults(s, &key).unwrap());
     let browser = Browser::new(api.app.clone());
     (api, browser)
 }

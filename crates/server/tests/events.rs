@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tlsdeck_server::{ADMIN_REALM, hash_password};
-use tlsdeck_store::{NewUser, Store};
+use tlsdeck_store::NewUser;
 
 mod support;
 use support::{Api, PASSWORD, PROFILES, assert_problem};
@@ -23,17 +23,18 @@ fn rows(v: &Value) -> Vec<(String, String, String, String)> {
 #[tokio::test]
 async fn records_changes_log_ins_and_refusals_newest_first() {
     let api = Api::new().await;
-    let viewer = api
-        .store
-        .create_user(&NewUser {
-            username: "watcher".into(),
-            realm: ADMIN_REALM.into(),
-            email: None,
-            password_hash: hash_password("watcher-pw-1"),
-        })
-        .unwrap();
-    let org = api.store.org("admin").unwrap();
-    api.store.add_member(org.id, viewer.id, "viewer").unwrap();
+    api.with_store(|s| {
+        let viewer = s
+            .create_user(&NewUser {
+                username: "watcher".into(),
+                realm: ADMIN_REALM.into(),
+                email: None,
+                password_hash: hash_password("watcher-pw-1"),
+            })
+            .unwrap();
+        let org = s.org("admin").unwrap();
+        s.add_member(org.id, viewer.id, "viewer").unwrap();
+    });
     let watcher = api.login("watcher", "watcher-pw-1", ADMIN_REALM).await;
 
     let body = json!({"title": "Audited", "ciphers": ["ECDHE_RSA_WITH_AES_128_GCM_SHA256"]});

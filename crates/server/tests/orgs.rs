@@ -2,7 +2,6 @@
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use tlsdeck_store::Store;
 
 mod support;
 use support::{Api, assert_problem};
@@ -99,14 +98,10 @@ async fn an_admin_makes_a_provider_org_whose_owner_manages_it() {
 async fn disabling_a_user_or_changing_a_password_ends_their_tokens() {
     let api = Api::new().await;
     let id = user(&api, "carol", "admin/default-idp-1").await;
-    let org = api.store.org("admin").unwrap();
-    tlsdeck_store::Store::set_roles(
-        api.store.as_ref(),
-        org.id,
-        id.parse().unwrap(),
-        &["viewer".into()],
-    )
-    .unwrap();
+    api.with_store(|s| {
+        let org = s.org("admin").unwrap();
+        s.set_roles(org.id, id.parse().unwrap(), &["viewer".into()]).unwrap();
+    });
     let carol = api.login("carol", "long-enough-pw-1", "admin/default-idp-1").await;
     let profiles = "/api/orgs/admin/tls-client-profiles";
     assert_eq!(api.send("GET", profiles, Some(&carol), None, &[]).await.status, StatusCode::OK);
@@ -234,7 +229,7 @@ async fn admin_profiles_are_shared_by_their_visibility_and_probed_from_provider_
 #[tokio::test]
 async fn no_one_escalates_or_leaves_an_org_without_an_owner() {
     let api = Api::new().await;
-    let admin_id = api.store.user(ADMIN_REALM_, "admin").unwrap().id;
+    let admin_id = api.with_store(|s| s.user(ADMIN_REALM_, "admin").unwrap().id);
     let r = api
         .call(
             "POST",

@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tlsdeck_server::{ADMIN_REALM, hash_password};
-use tlsdeck_store::{NewUser, Store};
+use tlsdeck_store::NewUser;
 
 mod support;
 use support::{Api, Pki};
@@ -108,18 +108,19 @@ async fn fixtures(api: &Api, pki: &Pki, org: &str, token: &str) {
 
 /// A logged-in user holding only `role` in `org`, whose users come from `realm`.
 async fn member(api: &Api, org: &str, realm: &str, role: &str) -> String {
-    let admin = api.store.org(org).unwrap();
     let username = format!("{org}-{role}");
-    let user = api
-        .store
-        .create_user(&NewUser {
-            username: username.clone(),
-            realm: realm.into(),
-            email: None,
-            password_hash: hash_password("role-matrix-pw"),
-        })
-        .unwrap();
-    api.store.set_roles(admin.id, user.id, &[role.to_owned()]).unwrap();
+    api.with_store(|s| {
+        let admin = s.org(org).unwrap();
+        let user = s
+            .create_user(&NewUser {
+                username: username.clone(),
+                realm: realm.into(),
+                email: None,
+                password_hash: hash_password("role-matrix-pw"),
+            })
+            .unwrap();
+        s.set_roles(admin.id, user.id, &[role.to_owned()]).unwrap();
+    });
     api.login(&username, "role-matrix-pw", realm).await
 }
 

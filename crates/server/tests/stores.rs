@@ -72,7 +72,18 @@ async fn creates_a_keystore_leaf_first_without_ever_answering_the_key() {
         assert_no_key(&pki, &text);
         assert!(!text.contains("PRIVATE KEY"));
     }
-    let mut raw = std::fs::read(api.data_dir().join("tlsdeck.db")).unwrap();
+    // Every value the store holds, whatever its backend, and SQLite's files as they are.
+    let dump = api.with_store(|s| s.export().unwrap());
+    let mut raw = Vec::new();
+    for cell in dump.tables.iter().flat_map(|t| t.rows.iter().flatten()) {
+        match cell {
+            tlsdeck_store::Cell::Text(t) => raw.extend_from_slice(t.as_bytes()),
+            tlsdeck_store::Cell::Blob(b) => raw.extend_from_slice(b),
+            _ => {}
+        }
+    }
+    assert!(!raw.is_empty());
+    raw.extend(std::fs::read(api.data_dir().join("tlsdeck.db")).unwrap_or_default());
     raw.extend(std::fs::read(api.data_dir().join("tlsdeck.db-wal")).unwrap_or_default());
     assert_no_key(&pki, &String::from_utf8_lossy(&raw));
     let der = pki.leaf_key_der();
@@ -216,7 +227,7 @@ async fn profiles_name_stores_and_a_used_store_cannot_be_deleted() {
 async fn a_new_store_starts_with_the_defaults_once() {
     let api = Api::new().await;
     let key = tlsdeck_pki::MasterKey::from_bytes([7; 32]);
-    ensure_defaults(api.store.as_ref(), &key).unwrap();
+    api.with_store(|s| ensure_defaults(s, &key).unwrap());
 
     let ts = api.call("GET", &format!("{TRUSTSTORES}/default-truststore"), None).await;
     assert_eq!(ts.status, StatusCode::OK);
@@ -227,7 +238,7 @@ async fn a_new_store_starts_with_the_defaults_once() {
     assert_eq!(p.body["truststore"], "default-truststore");
 
     api.call("DELETE", &format!("{PROFILES}/tls-client-profile-default/1.0.0"), None).await;
-    ensure_defaults(api.store.as_ref(), &key).unwrap();
+    api.with_store(|s| ensure_defaults(s, &key).unwrap());
     let p = api.call("GET", &format!("{PROFILES}/tls-client-profile-default/1.0.0"), None).await;
     assert_eq!(p.status, StatusCode::NOT_FOUND, "a deleted default stays deleted");
 }

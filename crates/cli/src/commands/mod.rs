@@ -1,6 +1,7 @@
 //! What each command does.
 
 mod access;
+mod admin;
 mod events;
 mod probe;
 mod profiles;
@@ -11,16 +12,17 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::args::{Cli, Command, ListArgs, ProfileList};
+use crate::args::{AdminCommand, Cli, Command, ListArgs, ProfileList};
 use profiles::Kind::{Client, Server};
 use stores::Kind::{Keystores, Truststores};
 
 /// Runs the command the user asked for.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Serve { listen, data_dir, tls_server_profile } => {
-            serve(tlsdeck_server::ServerConfig { listen, data_dir, tls_server_profile })
+        Command::Serve { listen, data_dir, tls_server_profile, database } => {
+            serve(tlsdeck_server::ServerConfig { listen, data_dir, tls_server_profile, database })
         }
+        Command::Admin(AdminCommand::CopyStore { from, to }) => admin::copy_store(&from, &to),
         Command::Login { server, username, password, realm, ca_file } => {
             session::login(&server, &username, &password, &realm, ca_file.as_deref())
         }

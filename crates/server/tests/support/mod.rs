@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use tlsdeck_server::{ADMIN_REALM, AppState, bootstrap, router};
-use tlsdeck_store::SqliteStore;
+use tlsdeck_store::{SqliteStore, Store};
 use tower::ServiceExt;
 
 /// PEM files of a small PKI in a temporary folder.
@@ -197,7 +197,8 @@ pub const PROFILES: &str = "/api/orgs/admin/tls-client-profiles";
 
 pub struct Api {
     pub app: Router,
-    pub store: Arc<SqliteStore>,
+    /// Call it through [`Api::with_store`]: PostgreSQL's client may not run on async threads.
+    store: Arc<dyn Store>,
     pub token: String,
     dir: tempfile::TempDir,
 }
@@ -209,15 +210,27 @@ pub struct Reply {
 }
 
 impl Api {
+    /// A router on a fresh store: SQLite, or with `TLSDECK_TEST_BACKEND=postgres` a new
+    /// database on the server `TLSDECK_TEST_DATABASE_URL` names.
     pub async fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("tlsdeck.db")).unwrap());
-        bootstrap(store.as_ref(), dir.path(), Some(PASSWORD.into())).unwrap();
+        let path = dir.path().to_owned();
+        let store = off_runtime(move || {
+            let store = open_test_store(&path);
+            bootstrap(store.as_ref(), &path, Some(PASSWORD.into())).unwrap();
+            store
+        });
         let key = tlsdeck_pki::MasterKey::from_bytes([7; 32]);
         let app = router(AppState::new(store.clone(), key, "http://tlsdeck.test"));
         let mut api = Self { app, store, token: String::new(), dir };
         api.token = api.login("admin", PASSWORD, ADMIN_REALM).await;
         api
+    }
+
+    /// Runs `f` on the store from a thread of its own, as the server's handlers do.
+    pub fn with_store<T: Send>(&self, f: impl FnOnce(&dyn Store) -> T + Send) -> T {
+        let store = Arc::clone(&self.store);
+        off_runtime(move || f(store.as_ref()))
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -270,6 +283,32 @@ impl Api {
 
     pub async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> Reply {
         self.send(method, uri, Some(&self.token), body, &[]).await
+    }
+}
+
+/// Runs `f` on a plain thread, outside any async runtime.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().expect("the store call panicked"))
+}
+
+/// The store the tests run on, chosen by `TLSDECK_TEST_BACKEND` (`sqlite`, the default, or
+/// `postgres`).
+fn open_test_store(dir: &Path) -> Arc<dyn Store> {
+    match std::env::var("TLSDECK_TEST_BACKEND").as_deref() {
+        Ok("postgres") => {
+            let server = std::env::var("TLSDECK_TEST_DATABASE_URL")
+                .expect("TLSDECK_TEST_BACKEND=postgres needs TLSDECK_TEST_DATABASE_URL");
+            let name = format!("tlsdeck_api_{}", uuid::Uuid::new_v4().simple());
+            let out = Command::new("psql")
+                .args([&server, "-v", "ON_ERROR_STOP=1", "-qc", &format!("CREATE DATABASE {name}")])
+                .output()
+                .expect("psql runs");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let (base, _) = server.rsplit_once('/').expect("the URL names a database");
+            tlsdeck_store::open_url(&format!("{base}/{name}")).unwrap()
+        }
+        Ok("sqlite") | Err(_) => Arc::new(SqliteStore::open(&dir.join("tlsdeck.db")).unwrap()),
+        Ok(other) => panic!("TLSDECK_TEST_BACKEND={other}: use sqlite or postgres"),
     }
 }
 
