@@ -52,7 +52,12 @@ pub(super) fn list<P: ProfileTable>(
     name: Option<&str>,
     page: Page,
 ) -> Result<(u64, Vec<Stored<P>>)> {
-    let filter = "p.org_id = $1 AND ($2::text IS NULL OR p.name = $2)";
+    // Without an `OR` on the name, the (org_id, name, version) index serves both the count
+    // and the order, so a page deep into a large org reads no more than it skips.
+    let filter = match name {
+        Some(_) => "p.org_id = $1 AND p.name = $2",
+        None => "p.org_id = $1 AND $2::text IS NULL",
+    };
     let org = org.to_string();
     let count = format!("SELECT COUNT(*) FROM {} p WHERE {filter}", P::TABLE);
     let total: i64 = get(&c.query_one(&count, &[&org, &name]).map_err(backend)?, 0)?;

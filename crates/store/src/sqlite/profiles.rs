@@ -52,14 +52,16 @@ pub(super) fn list<P: ProfileTable>(
     name: Option<&str>,
     page: Page,
 ) -> Result<(u64, Vec<Stored<P>>)> {
-    let filter = "p.org_id = ?1 AND (?2 IS NULL OR p.name = ?2)";
+    // Without an `OR` on the name, the (org_id, name, version) index serves both the count
+    // and the order, so a page deep into a large org reads no more than it skips.
+    let filter = match name {
+        Some(_) => "p.org_id = ?1 AND p.name = ?2",
+        None => "p.org_id = ?1 AND ?2 IS NULL",
+    };
     let org = org.to_string();
     let total: i64 = conn
-        .query_row(
-            &format!("SELECT COUNT(*) FROM {} p WHERE {filter}", P::TABLE),
-            params![org, name],
-            |r| r.get(0),
-        )
+        .prepare_cached(&format!("SELECT COUNT(*) FROM {} p WHERE {filter}", P::TABLE))
+        .and_then(|mut stmt| stmt.query_row(params![org, name], |r| r.get(0)))
         .map_err(backend)?;
     let sql = format!(
         "{} WHERE {filter} ORDER BY p.name, p.version LIMIT ?3 OFFSET ?4",
