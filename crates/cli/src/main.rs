@@ -40,7 +40,10 @@ fn init_logging(verbose: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
         // The HTTP client's traces print request headers, bearer tokens included.
         .add_directive("ureq=info".parse().expect("a valid directive"))
-        .add_directive("ureq_proto=info".parse().expect("a valid directive"));
+        .add_directive("ureq_proto=info".parse().expect("a valid directive"))
+        // PostgreSQL's client traces every statement's parameters: hashes and sealed keys.
+        .add_directive("tokio_postgres=info".parse().expect("a valid directive"))
+        .add_directive("postgres=info".parse().expect("a valid directive"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -68,21 +68,48 @@ pub fn probe(
     }
 }
 
-/// Fails when the master key does not open the org's sealed keys: a different
-/// `TLSDECK_MASTER_KEY` than the one they were sealed with would otherwise surface only at
-/// the first handshake.
-pub fn check_master_key(state: &AppState) -> anyhow::Result<()> {
-    for org in state.store.list_orgs()? {
-        let (_, keystores) = state.store.list_keystores(org.id, tlsdeck_store::Page::default())?;
+/// The store fact holding a value sealed with the store's master key.
+const MASTER_KEY_CHECK: &str = "master_key_check";
+/// What that value is, and the context it is sealed in.
+const CHECK_TEXT: &[u8] = b"tlsdeck master key check";
+
+/// Fails when `key` is not the store's master key: the first instance of a store seals a
+/// check value with its key, and every later start (on any instance of a shared store) must
+/// open it. Stores from before the check also try each org's first sealed key. A different
+/// `TLSDECK_MASTER_KEY` would otherwise surface only at the first handshake, or seal new
+/// keys that the other instances cannot open.
+pub fn check_master_key(store: &dyn Store, key: &tlsdeck_pki::MasterKey) -> anyhow::Result<()> {
+    let wrong = || {
+        anyhow::anyhow!(
+            "the master key does not open this store's sealed keys: start with the master key \
+             the store was sealed with (TLSDECK_MASTER_KEY, or master.key in the data dir); \
+             every instance of a shared store needs the same one"
+        )
+    };
+    let check = match store.meta(MASTER_KEY_CHECK)? {
+        Some(check) => check,
+        None => {
+            let sealed = hex::encode(key.seal(CHECK_TEXT, CHECK_TEXT)?);
+            if store.set_meta_once(MASTER_KEY_CHECK, &sealed)? {
+                sealed
+            } else {
+                // Another instance sealed its check first: this key must open that one.
+                store.meta(MASTER_KEY_CHECK)?.unwrap_or_default()
+            }
+        }
+    };
+    let opens =
+        hex::decode(&check).ok().is_some_and(|sealed| key.open(&sealed, CHECK_TEXT).is_ok());
+    if !opens {
+        return Err(wrong());
+    }
+    for org in store.list_orgs()? {
+        let (_, keystores) = store.list_keystores(org.id, tlsdeck_store::Page::default())?;
         if let Some(ks) = keystores.first()
-            && state.master_key.open(&ks.sealed_key, &seal_context(&org)).is_err()
+            && key.open(&ks.sealed_key, &seal_context(&org)).is_err()
         {
-            anyhow::bail!(
-                "the master key does not open the private key of keystore {} in org {}: start \
-                 with the master key the store was sealed with (TLSDECK_MASTER_KEY or master.key)",
-                ks.labels.name,
-                org.name
-            );
+            tracing::error!(keystore = %ks.labels.name, org = %org.name, "a sealed key does not open");
+            return Err(wrong());
         }
     }
     Ok(())
@@ -95,4 +122,21 @@ fn load(
 ) -> Result<(Trust, Option<Identity>), MaterialError> {
     let trust = trust(state.store.as_ref(), p.truststore.as_ref())?;
     Ok((trust, identity(state, org, p.keystore.as_ref())?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tlsdeck_pki::MasterKey;
+    use tlsdeck_store::SqliteStore;
+
+    #[test]
+    fn a_second_master_key_is_refused_even_before_any_keystore_exists() {
+        let store = SqliteStore::in_memory().unwrap();
+        let (first, second) = (MasterKey::from_bytes([1; 32]), MasterKey::from_bytes([2; 32]));
+        check_master_key(&store, &first).unwrap();
+        let err = check_master_key(&store, &second).unwrap_err();
+        assert!(err.to_string().contains("master key does not open"), "{err}");
+        check_master_key(&store, &first).unwrap();
+    }
 }

@@ -36,15 +36,21 @@ pub async fn record(
         id: Uuid::nil(),
         org: org.map(str::to_owned),
         at: Utc::now(),
-        actor: actor.to_owned(),
+        actor: printable(actor),
         action: action.to_owned(),
-        resource: resource.to_owned(),
+        resource: printable(resource),
         outcome: outcome.to_owned(),
-        detail,
+        detail: detail.as_deref().map(printable),
     };
     if let Err(e) = state.run(move |s| s.record_event(&event)).await {
         tracing::error!(status = %e.status(), "an audit event could not be recorded");
     }
+}
+
+/// Text from a request as an event keeps it: control characters (a NUL, say, which no
+/// PostgreSQL text holds) become U+FFFD.
+fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect()
 }
 
 /// Logs and records a successful change by `caller` in `org`: the one place every change

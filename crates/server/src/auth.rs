@@ -88,6 +88,10 @@ impl TokenRequest {
         {
             if value.as_ref().is_some_and(|v| v.chars().count() > max) {
                 errs.push(field, format!("must be at most {max} characters"));
+            } else if field != "password"
+                && value.as_ref().is_some_and(|v| v.contains(char::is_control))
+            {
+                errs.push(field, "must not hold control characters");
             }
         }
         match obj.get("grant_type") {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use rand::Rng;
 use rand::distributions::Alphanumeric;
-use tlsdeck_store::{NewUser, Store, StoreError};
+use tlsdeck_store::{NewUser, Org, Store, StoreError};
 
 use crate::auth::hash_password;
 
@@ -41,6 +41,11 @@ pub fn bootstrap(
     password: Option<String>,
 ) -> anyhow::Result<Option<Bootstrap>> {
     match store.org(ADMIN_ORG) {
+        // A first start that stopped between making the org and its owner: finish it.
+        Ok(org) if store.members(org.id)?.is_empty() => {
+            tracing::warn!("the admin org has no member: making its owner again");
+            return make_owner(store, &org, data_dir, password).map(Some);
+        }
         Ok(_) => {
             if password.is_some_and(|p| !p.is_empty()) {
                 tracing::warn!(
@@ -53,10 +58,6 @@ pub fn bootstrap(
         Err(StoreError::NotFound) => {}
         Err(e) => return Err(e.into()),
     }
-    let from_env = password.filter(|p| !p.is_empty());
-    let password = from_env.clone().unwrap_or_else(generate_password);
-    let password_file = data_dir.join(PASSWORD_FILE);
-
     // Several instances may start on one new shared store at once: the one whose org is
     // created makes the owner, the others find the org taken and go on.
     let org = match store.create_org(ADMIN_ORG, "Cloud admin", "admin") {
@@ -64,15 +65,40 @@ pub fn bootstrap(
         Err(StoreError::Conflict(_)) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    if from_env.is_none() {
-        write_private(&password_file, &password)?;
-    }
-    let user = store.create_user(&NewUser {
+    make_owner(store, &org, data_dir, password).map(Some)
+}
+
+/// Makes the `admin` org's owner with the given or a generated password.
+fn make_owner(
+    store: &dyn Store,
+    org: &Org,
+    data_dir: &Path,
+    password: Option<String>,
+) -> anyhow::Result<Bootstrap> {
+    let from_env = password.filter(|p| !p.is_empty());
+    let password = from_env.clone().unwrap_or_else(generate_password);
+    let password_file = data_dir.join(PASSWORD_FILE);
+    let user = match store.create_user(&NewUser {
         username: ADMIN_USER.into(),
         realm: ADMIN_REALM.into(),
         email: None,
         password_hash: hash_password(&password),
-    })?;
+    }) {
+        Ok(user) => user,
+        // Made before a crash, or by another instance a moment ago: it only needs its role.
+        Err(StoreError::Conflict(_)) => {
+            let user = store.user(ADMIN_REALM, ADMIN_USER)?;
+            match store.add_member(org.id, user.id, "owner") {
+                Ok(()) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+            return Ok(Bootstrap { generated_password: None, password_file });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if from_env.is_none() {
+        write_private(&password_file, &password)?;
+    }
     store.add_member(org.id, user.id, "owner")?;
     tracing::info!(
         org = ADMIN_ORG,
@@ -80,10 +106,7 @@ pub fn bootstrap(
         realm = ADMIN_REALM,
         "created the admin org and its owner"
     );
-    Ok(Some(Bootstrap {
-        generated_password: from_env.is_none().then_some(password),
-        password_file,
-    }))
+    Ok(Bootstrap { generated_password: from_env.is_none().then_some(password), password_file })
 }
 
 fn generate_password() -> String {
@@ -96,4 +119,23 @@ fn write_private(path: &Path, secret: &str) -> std::io::Result<()> {
         OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
     writeln!(f, "{secret}")?;
     f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tlsdeck_store::SqliteStore;
+
+    #[test]
+    fn a_first_start_cut_short_after_the_org_is_finished_on_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::in_memory().unwrap();
+        store.create_org(ADMIN_ORG, "Cloud admin", "admin").unwrap();
+        let made = bootstrap(&store, dir.path(), Some("a-long-password".into())).unwrap();
+        assert!(made.is_some(), "the owner is made");
+        let user = store.user(ADMIN_REALM, ADMIN_USER).unwrap();
+        let org = store.org(ADMIN_ORG).unwrap();
+        assert_eq!(store.roles(org.id, user.id).unwrap(), ["owner"]);
+        assert!(bootstrap(&store, dir.path(), None).unwrap().is_none(), "and only once");
+    }
 }

@@ -193,9 +193,25 @@ fn api_router(state: AppState) -> Router {
             get(truststores::get_entry).delete(truststores::delete_entry),
         )
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(refuse_nul_in_url))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(problem_for_bare_errors))
         .with_state(state)
+}
+
+/// Refuses a URL that holds an encoded NUL: no name, version or filter has one, and no
+/// store would look it up the same way (PostgreSQL text cannot hold it).
+async fn refuse_nul_in_url(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let uri = req.uri();
+    let has_nul = |s: &str| s.as_bytes().windows(3).any(|w| w.eq_ignore_ascii_case(b"%00"));
+    if has_nul(uri.path()) || uri.query().is_some_and(has_nul) {
+        return Problem::bad_request("the URL holds a NUL character").into_response();
+    }
+    next.run(req).await
 }
 
 /// Turns error answers made outside the handlers (405, 413, ...) into problem+json too.
@@ -287,6 +303,11 @@ fn prepare(config: &ServerConfig, public_url: &str) -> anyhow::Result<AppState> 
     // The master key first: a bad one must stop the start before anything is written.
     let master_key = MasterKey::from_env_or_file(dir)?;
     let store: Arc<dyn Store> = match &config.database {
+        Some(url) if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) => {
+            anyhow::bail!(
+                "--database takes a postgres:// URL; the SQLite store lives in the data dir"
+            )
+        }
         Some(url) => tlsdeck_store::open_url(url).context("cannot open the store")?,
         None => Arc::new(
             SqliteStore::open(&dir.join("tlsdeck.db"))
@@ -302,9 +323,10 @@ fn prepare(config: &ServerConfig, public_url: &str) -> anyhow::Result<AppState> 
     // Load OpenSSL's legacy provider once, up front, so that every part of the process sees
     // the same algorithms whether or not an old PKCS#12 file was read yet.
     tlsdeck_pki::ensure_legacy_provider();
+    // Before anything is sealed: a key that is not the store's must seal nothing.
+    apply::check_master_key(store.as_ref(), &master_key)?;
     ensure_defaults(store.as_ref(), &master_key)?;
     let state = AppState::new(store, master_key, public_url);
-    apply::check_master_key(&state)?;
     feed::follow(state.clone()).context("cannot follow the store's change feed")?;
     Ok(state)
 }

@@ -488,3 +488,20 @@ async fn failed_log_ins_slow_down_further_guesses_for_that_user() {
     );
     api.login("admin", PASSWORD, ADMIN_REALM).await;
 }
+
+#[tokio::test]
+async fn a_nul_in_a_url_or_a_log_in_name_is_refused_plainly_on_every_backend() {
+    let api = Api::new().await;
+    for uri in [
+        "/api/orgs/admin/keystores/a%00b",
+        "/api/orgs/a%00b/tls-client-profiles",
+        "/api/orgs/admin/events?resource=a%00b",
+    ] {
+        let r = api.call("GET", uri, None).await;
+        assert_problem(&r, StatusCode::BAD_REQUEST);
+    }
+    let grant = json!({"username": "ad\u{0}min", "password": "x", "realm": "admin/default-idp-1"});
+    let r = api.send("POST", "/api/token", None, Some(grant), &[]).await;
+    assert_problem(&r, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["errors"][0]["field"], "username");
+}

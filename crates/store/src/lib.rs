@@ -6,6 +6,8 @@
 mod dump;
 mod encoding;
 pub mod postgres;
+
+pub use postgres::redact;
 mod records;
 pub mod sqlite;
 
@@ -98,6 +100,11 @@ pub fn open_url(url: &str) -> Result<Arc<dyn Store>> {
                  or sqlite:PATH"
             )));
         }
+        None if url.contains('=') && url.contains(char::is_whitespace) => {
+            return Err(StoreError::message(
+                "a key=value connection string is not a store location: give a postgres:// URL",
+            ));
+        }
         None => url.strip_prefix("sqlite:").unwrap_or(url),
     };
     match sqlite_path {
@@ -106,6 +113,10 @@ pub fn open_url(url: &str) -> Result<Arc<dyn Store>> {
         path => Ok(Arc::new(SqliteStore::open(Path::new(path))?)),
     }
 }
+
+/// Why the last certificate of a truststore cannot be deleted (a [`StoreError::Conflict`]).
+pub const LAST_ENTRY: &str = "this is the truststore's last certificate: a truststore holds at \
+                              least one, so add another first or delete the truststore";
 
 /// Everything the server keeps, behind one interface that every backend implements.
 pub trait Store: Send + Sync + std::fmt::Debug {

@@ -26,6 +26,7 @@ on_both_backends!(
     links_profiles_to_stores_and_refuses_deleting_a_used_store,
     lists_every_user_of_a_store_in_order,
     stores_truststore_entries_once_each,
+    never_deletes_the_last_entry_even_when_deletes_race,
     records_a_one_off_fact_once,
     keeps_server_profiles_apart_and_counts_them_as_store_users,
     manages_users_memberships_and_custom_roles,
@@ -286,6 +287,37 @@ fn stores_truststore_entries_once_each(db: &TestDb) {
     assert_eq!(replaced.entry_count, 1);
     let (total, list) = store.list_truststores(org.id, Page::default()).unwrap();
     assert_eq!((total, list[0].entry_count), (1, 1));
+}
+
+fn never_deletes_the_last_entry_even_when_deletes_race(db: &TestDb) {
+    let store = db.open();
+    let org = store.create_org("admin", "Admin", "admin").unwrap();
+    for round in 0..10 {
+        let name = format!("ca-{round}");
+        let ts = store.create_truststore(org.id, &labels(&name), &[entry(1), entry(2)]).unwrap();
+        let ids: Vec<_> = store.truststore_entries(ts.id).unwrap().iter().map(|e| e.id).collect();
+        // Two stores on one database, as two instances are; one delete each, at once.
+        let (a, b) = (db.open(), db.open());
+        let barrier = std::sync::Barrier::new(2);
+        let results: Vec<_> = std::thread::scope(|s| {
+            let handles = [(&a, ids[0]), (&b, ids[1])].map(|(st, id)| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    st.delete_truststore_entry(ts.id, id)
+                })
+            });
+            handles.map(|h| h.join().unwrap()).into_iter().collect()
+        });
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(ok, 1, "round {round}: {results:?}");
+        let refused = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+        assert!(matches!(refused, StoreError::Conflict(m) if m.contains("last certificate")));
+        assert_eq!(store.truststore_entries(ts.id).unwrap().len(), 1);
+    }
+    let last = store.truststore(org.id, "ca-0").unwrap();
+    let only = store.truststore_entries(last.id).unwrap()[0].id;
+    assert!(matches!(store.delete_truststore_entry(last.id, only), Err(StoreError::Conflict(_))));
 }
 
 fn records_a_one_off_fact_once(db: &TestDb) {

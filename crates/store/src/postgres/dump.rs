@@ -125,6 +125,11 @@ fn param<'c>(
     let value: Box<dyn ToSql + Sync + 'c> = match cell {
         Cell::Int(i) if *ty == Type::BOOL => Box::new(*i != 0),
         Cell::Int(i) if *ty == Type::INT8 => Box::new(*i),
+        // PostgreSQL text holds no NUL; one that SQLite kept (in an old audit event, say)
+        // arrives as U+FFFD rather than failing the whole copy.
+        Cell::Text(s) if *ty == Type::TEXT && s.contains('\0') => {
+            Box::new(s.replace('\0', "\u{FFFD}"))
+        }
         Cell::Text(s) if *ty == Type::TEXT => Box::new(s.as_str()),
         Cell::Blob(b) if *ty == Type::BYTEA => Box::new(b.as_slice()),
         Cell::Null if *ty == Type::BOOL => Box::new(None::<bool>),

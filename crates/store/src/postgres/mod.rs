@@ -127,18 +127,21 @@ fn warn_if_remote(config: &Config, shown: &str) {
 }
 
 /// The URL with any password replaced by `***`, fit for messages and logs.
-pub(crate) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let authority = match authority.rsplit_once('@') {
-        Some((user_info, host)) => match user_info.split_once(':') {
-            Some((user, _)) => format!("{user}:***@{host}"),
-            None => authority.to_owned(),
-        },
-        None => authority.to_owned(),
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return redact_keywords(url);
     };
-    let tail = match tail.split_once('?') {
+    // The user info ends at the last '@' (a password may hold '/', '?' or even '@'
+    // unencoded), so everything before it but the user name is hidden.
+    let (authority_and_tail, user) = match rest.rsplit_once('@') {
+        Some((user_info, after)) => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            let hidden = if user_info.contains(':') { ":***" } else { "" };
+            (after, format!("{user}{hidden}@"))
+        }
+        None => (rest, String::new()),
+    };
+    let tail = match authority_and_tail.split_once('?') {
         Some((path, query)) => {
             let query: Vec<String> = query
                 .split('&')
@@ -149,9 +152,20 @@ pub(crate) fn redact(url: &str) -> String {
                 .collect();
             format!("{path}?{}", query.join("&"))
         }
-        None => tail.to_owned(),
+        None => authority_and_tail.to_owned(),
     };
-    format!("{scheme}://{authority}{tail}")
+    format!("{scheme}://{user}{tail}")
+}
+
+/// A `key=value` connection string with its password hidden.
+fn redact_keywords(text: &str) -> String {
+    text.split_whitespace()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => kv.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn backend(e: ::postgres::Error) -> StoreError {
@@ -535,6 +549,16 @@ mod tests {
             redact("postgres://postgres@127.0.0.1:5/p"),
             "postgres://postgres@127.0.0.1:5/p"
         );
+        for leaky in [
+            "postgres://u:Pa/ss-Secret-77@127.0.0.1:5/db",
+            "postgres://u:Wrong@PassXYZ-Secret-77@127.0.0.1/db",
+            "postgres://u:a?b-Secret-77@h/db",
+            "postgres://u@h/db?password=Secret-77&x=1",
+            "host=h user=u password=Secret-77 dbname=d",
+        ] {
+            let shown = redact(leaky);
+            assert!(!shown.contains("Secret-77"), "{shown}");
+        }
         assert_eq!(redact("postgres://u:p@ss@h"), "postgres://u:***@h");
     }
 }

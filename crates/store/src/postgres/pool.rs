@@ -15,6 +15,11 @@ use crate::{Result, StoreError};
 
 /// How long a caller waits for a free connection before giving up.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
+/// A connection idle longer than this is checked before it is lent: the server may have
+/// restarted or closed it meanwhile, and the client only notices when it next speaks.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(2);
+/// How long that check may take.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub(super) struct Pool {
     config: Config,
@@ -26,7 +31,8 @@ pub(super) struct Pool {
 }
 
 struct State {
-    idle: Vec<Client>,
+    /// Idle connections and since when they are idle.
+    idle: Vec<(Client, Instant)>,
     /// Connections open, idle or lent out.
     open: usize,
 }
@@ -52,24 +58,41 @@ impl Pool {
     pub(super) fn add(&self, client: Client) {
         let mut s = self.lock();
         s.open += 1;
-        s.idle.push(client);
+        s.idle.push((client, Instant::now()));
     }
 
     /// A connection, idle or new; waits while all `max` are lent out.
     pub(super) fn get(&self) -> Result<Conn<'_>> {
         let deadline = Instant::now() + CHECKOUT_TIMEOUT;
+        // Each pass lends one idle connection, or opens or waits; bounded by the deadline
+        // and by the connections a pass may drop.
+        loop {
+            match self.next_idle(deadline)? {
+                Some((mut client, since)) => {
+                    let usable = !client.is_closed()
+                        && (since.elapsed() < CHECK_AFTER_IDLE
+                            || client.is_valid(CHECK_TIMEOUT).is_ok());
+                    if usable {
+                        return Ok(Conn { pool: self, client: Some(client) });
+                    }
+                    self.lock().open -= 1;
+                    close_elsewhere(vec![client]);
+                }
+                None => return self.open_one(),
+            }
+        }
+    }
+
+    /// An idle connection, or `None` once a new one may be opened (and is counted).
+    fn next_idle(&self, deadline: Instant) -> Result<Option<(Client, Instant)>> {
         let mut s = self.lock();
         loop {
-            while let Some(client) = s.idle.pop() {
-                if !client.is_closed() {
-                    return Ok(Conn { pool: self, client: Some(client) });
-                }
-                s.open -= 1;
+            if let Some(idle) = s.idle.pop() {
+                return Ok(Some(idle));
             }
             if s.open < self.max {
                 s.open += 1;
-                drop(s);
-                return self.open_one();
+                return Ok(None);
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -100,7 +123,7 @@ impl Pool {
         if client.is_closed() {
             s.open -= 1;
         } else {
-            s.idle.push(client);
+            s.idle.push((client, Instant::now()));
         }
         drop(s);
         self.freed.notify_one();
@@ -115,7 +138,8 @@ impl Pool {
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        close_elsewhere(std::mem::take(&mut self.lock().idle));
+        let idle = std::mem::take(&mut self.lock().idle);
+        close_elsewhere(idle.into_iter().map(|(client, _)| client).collect());
     }
 }
 

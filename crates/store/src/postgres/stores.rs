@@ -378,6 +378,16 @@ pub(super) fn delete_truststore_entry(c: &mut Client, truststore: Uuid, entry: U
     if n == 0 {
         return Err(StoreError::NotFound);
     }
+    let left: i64 = tx
+        .query_one(
+            "SELECT COUNT(*) FROM truststore_entries WHERE truststore_id = $1",
+            &[&truststore.to_string()],
+        )
+        .map_err(backend)?
+        .get(0);
+    if left == 0 {
+        return Err(StoreError::Conflict(crate::LAST_ENTRY.to_owned()));
+    }
     touch_truststore(&mut tx, truststore, org)?;
     tx.commit().map_err(backend)
 }

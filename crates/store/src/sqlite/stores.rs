@@ -415,6 +415,16 @@ pub(super) fn delete_truststore_entry(
     if n == 0 {
         return Err(StoreError::NotFound);
     }
+    let left: i64 = tx
+        .query_row(
+            "SELECT COUNT(*) FROM truststore_entries WHERE truststore_id = ?1",
+            [truststore.to_string()],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    if left == 0 {
+        return Err(StoreError::Conflict(crate::LAST_ENTRY.to_owned()));
+    }
     touch_truststore(&tx, truststore)?;
     tx.commit().map_err(backend)
 }
