@@ -36,6 +36,13 @@ pub enum Command {
         #[arg(long, env = "TLSDECK_DATABASE_URL", hide_env_values = true)]
         database: Option<String>,
     },
+    /// Run the gateway (the data plane): forward HTTP requests by route to upstreams, each
+    /// TLS connection made through the route's client profile.
+    Gateway {
+        /// The gateway's YAML file: listen, store, routes.
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Administration of a whole store.
     #[command(subcommand)]
     Admin(AdminCommand),

@@ -1,6 +1,7 @@
 //! A client context compiled once from a profile, and the probe that handshakes with it.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openssl::ssl::{
@@ -19,6 +20,7 @@ use crate::effective::Plan;
 use crate::error::EngineError;
 use crate::identity::{Identity, Presented, Role};
 use crate::report::{FailureCategory, ProbeReport};
+use crate::session::Sessions;
 use crate::settings::{self, canonical_name, protocol};
 use crate::target::Target;
 use crate::trust::Trust;
@@ -56,6 +58,8 @@ pub struct ClientContext {
     sni: bool,
     /// The client certificate presented, if any.
     identity: Option<Presented>,
+    /// The sessions servers handed to connections that resume, per server.
+    pub(crate) sessions: Arc<Sessions>,
 }
 
 impl fmt::Debug for ClientContext {
@@ -92,6 +96,7 @@ impl ClientContext {
         trust.apply(&mut b)?;
         b.set_verify(SslVerifyMode::PEER);
         let identity = identity.map(|id| id.apply(&mut b, Role::Client)).transpose()?;
+        let sessions = Sessions::install(&mut b);
 
         Ok(Self {
             ctx: b.build(),
@@ -101,7 +106,18 @@ impl ClientContext {
             insecure: profile.insecure_server_connections,
             sni: profile.server_name_indication,
             identity,
+            sessions,
         })
+    }
+
+    /// The profile this context was compiled from, as `name:version`.
+    pub fn profile(&self) -> &str {
+        &self.profile
+    }
+
+    /// True when the profile accepts a server certificate that fails verification.
+    pub fn insecure(&self) -> bool {
+        self.insecure
     }
 
     /// Handshakes with `target` and reports what happened; never panics, never fails.
@@ -162,7 +178,11 @@ impl ClientContext {
     }
 
     /// A connection object with this connection's verify callback, expected name and SNI.
-    fn new_ssl(&self, target: &Target, capture: &VerifyCapture) -> Result<Ssl, EngineError> {
+    pub(crate) fn new_ssl(
+        &self,
+        target: &Target,
+        capture: &VerifyCapture,
+    ) -> Result<Ssl, EngineError> {
         let refused = |e| EngineError::refused("target name", &e);
         let mut ssl = Ssl::new(&self.ctx).map_err(|e| EngineError::refused("connection", &e))?;
         capture.install(&mut ssl, self.insecure);
@@ -180,11 +200,16 @@ impl ClientContext {
     }
 
     /// The name sent in SNI: the host, when SNI is on and the host is not an IP literal.
-    fn sni_name<'t>(&self, target: &'t Target) -> Option<&'t str> {
+    pub(crate) fn sni_name<'t>(&self, target: &'t Target) -> Option<&'t str> {
         (self.sni && target.ip().is_none()).then_some(target.host.as_str())
     }
 
-    fn attempt<'a>(&'a self, target: &'a Target, shown: &'a str, timeout: Duration) -> Attempt<'a> {
+    pub(crate) fn attempt<'a>(
+        &'a self,
+        target: &'a Target,
+        shown: &'a str,
+        timeout: Duration,
+    ) -> Attempt<'a> {
         Attempt {
             host: &target.host,
             target: shown,
@@ -215,12 +240,7 @@ impl ClientContext {
             (result != X509VerifyResult::OK).then(|| result.error_string().to_owned())
         });
         if self.insecure {
-            warn!(
-                profile = %self.profile,
-                target = %report.target,
-                verify_error = report.verify_error.as_deref().unwrap_or("none"),
-                "insecure connection: the server's certificate is not enforced"
-            );
+            self.warn_insecure(&report.target, report.verify_error.as_deref());
         }
 
         if let Some(late) = close(&mut stream, deadline) {
@@ -245,10 +265,32 @@ impl ClientContext {
             report.peer_certificates = verify.as_ref().map(|v| v.chain.clone()).unwrap_or_default();
         }
 
-        let mut evidence = evidence(mid.error(), mid.ssl());
-        evidence.verify = verify.filter(|_| !self.insecure);
-        let (category, message) = diagnose(&evidence, attempt);
+        let (category, message) = self.diagnose_handshake(mid.error(), mid.ssl(), verify, attempt);
         report.failed(category, message)
+    }
+
+    /// The category and message of a failed handshake, from OpenSSL's error, the connection
+    /// and the first verification failure.
+    pub(crate) fn diagnose_handshake(
+        &self,
+        err: &openssl::ssl::Error,
+        ssl: &SslRef,
+        verify: Option<crate::verify::VerifyFailure>,
+        attempt: &Attempt<'_>,
+    ) -> (FailureCategory, String) {
+        let mut evidence = evidence(err, ssl);
+        evidence.verify = verify.filter(|_| !self.insecure);
+        diagnose(&evidence, attempt)
+    }
+
+    /// Logs, at warn, that a connection went on past a failed verification.
+    pub(crate) fn warn_insecure(&self, target: &str, verify_error: Option<&str>) {
+        warn!(
+            profile = %self.profile,
+            target,
+            verify_error = verify_error.unwrap_or("none"),
+            "insecure connection: the server's certificate is not enforced"
+        );
     }
 }
 
@@ -269,7 +311,7 @@ fn close(stream: &mut SslStream<DeadlineStream>, deadline: Instant) -> Option<Ev
 }
 
 /// The reason codes and socket error of a failed handshake.
-fn evidence(err: &openssl::ssl::Error, ssl: &SslRef) -> Evidence {
+pub(crate) fn evidence(err: &openssl::ssl::Error, ssl: &SslRef) -> Evidence {
     let reasons = diagnosis::ssl_reasons(err);
     let io = err.io_error().map(|e| (e.kind(), e.to_string())).or_else(|| {
         let eof = err.ssl_error().is_none() && err.code() == openssl::ssl::ErrorCode::SYSCALL;

@@ -94,6 +94,44 @@ pub(crate) struct Attempt<'a> {
     pub identity: Option<&'a Presented>,
 }
 
+/// What a connection tried, owned, for diagnosing an alert that arrives after the handshake.
+#[derive(Debug, Clone)]
+pub(crate) struct OwnedAttempt {
+    pub host: String,
+    pub target: String,
+    pub sni: Option<String>,
+    pub protocols: Vec<ProtocolVersion>,
+    pub suites_offered: usize,
+    pub timeout: Duration,
+    pub identity: Option<Presented>,
+}
+
+impl OwnedAttempt {
+    pub(crate) fn new(at: &Attempt<'_>) -> Self {
+        Self {
+            host: at.host.to_owned(),
+            target: at.target.to_owned(),
+            sni: at.sni.map(str::to_owned),
+            protocols: at.protocols.to_vec(),
+            suites_offered: at.suites_offered,
+            timeout: at.timeout,
+            identity: at.identity.cloned(),
+        }
+    }
+
+    pub(crate) fn borrow(&self) -> Attempt<'_> {
+        Attempt {
+            host: &self.host,
+            target: &self.target,
+            sni: self.sni.as_deref(),
+            protocols: &self.protocols,
+            suites_offered: self.suites_offered,
+            timeout: self.timeout,
+            identity: self.identity.as_ref(),
+        }
+    }
+}
+
 /// The category and message for a failed handshake.
 pub(crate) fn diagnose(ev: &Evidence, at: &Attempt<'_>) -> (Cat, String) {
     if let Some(v) = &ev.verify {

@@ -50,6 +50,10 @@ pub enum EngineError {
     /// The server's key cannot serve any suite chosen for a protocol version.
     #[error("{0}")]
     UnservableSuites(String),
+    /// The master key that opens sealed private keys is missing, invalid, or not the one a
+    /// key was sealed with.
+    #[error("master key: {0}")]
+    MasterKey(String),
     /// OpenSSL refused a setting the profile compiles to.
     #[error("openssl refused the {setting}: {reason}")]
     Refused {

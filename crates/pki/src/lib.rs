@@ -26,7 +26,7 @@ pub use keystore::{
     Keystore, MAX_INTERMEDIATES, keystore_warnings, parse_keystore, parse_keystore_parts,
 };
 pub use pkcs12::{MAX_PKCS12_ITERATIONS, ensure_legacy_provider};
-pub use seal::{MASTER_KEY_ENV, MASTER_KEY_FILE, MasterKey};
+pub use seal::{MASTER_KEY_ENV, MASTER_KEY_FILE, MasterKey, keystore_seal_context};
 pub use truststore::{
     SYSTEM_CA_BUNDLE, Truststore, parse_truststore, system_ca_bundle, truststore_warnings,
 };

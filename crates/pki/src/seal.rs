@@ -170,3 +170,9 @@ fn staging_path(path: &Path) -> PathBuf {
 fn invalid_file(path: &Path) -> PkiError {
     PkiError::MasterKeyInvalid { origin: path.display().to_string() }
 }
+
+/// The associated data a keystore's private key is sealed with: the owning org's id, so a
+/// sealed key moved to another org does not open there unnoticed.
+pub fn keystore_seal_context(org_id: impl std::fmt::Display) -> Vec<u8> {
+    format!("tlsdeck keystore {org_id}").into_bytes()
+}

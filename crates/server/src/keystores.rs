@@ -30,7 +30,7 @@ const OWN_FIELDS: &[&str] =
 
 /// What binds a sealed key to its org, so it cannot be moved to another unnoticed.
 pub fn seal_context(org: &Org) -> Vec<u8> {
-    format!("tlsdeck keystore {}", org.id).into_bytes()
+    tlsdeck_pki::keystore_seal_context(org.id)
 }
 
 /// `GET /api/orgs/{org}/keystores`.

@@ -22,6 +22,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve { listen, data_dir, tls_server_profile, database } => {
             serve(tlsdeck_server::ServerConfig { listen, data_dir, tls_server_profile, database })
         }
+        Command::Gateway { config } => Ok(tlsdeck_gateway::run(&config)?),
         Command::Admin(AdminCommand::CopyStore { from, to }) => admin::copy_store(&from, &to),
         Command::Login { server, username, password, realm, ca_file } => {
             session::login(&server, &username, &password, &realm, ca_file.as_deref())
