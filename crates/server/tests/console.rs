@@ -530,7 +530,7 @@ async fn an_edit_over_a_newer_change_is_refused_and_keeps_the_form() {
         )
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(page.text.contains("Someone changed this profile"));
+    assert!(page.text.contains("Someone changed this item after you opened the form"));
     assert!(page.text.contains(r#"value="Mine""#));
     let stored = api.call("GET", api_path, None).await;
     assert_eq!(stored.body["summary"], "changed elsewhere");

@@ -119,6 +119,14 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
     }
 }
 
+/// Where a resource's form is posted, what it edits, and where Cancel leads.
+pub(crate) struct FormTarget {
+    pub action: String,
+    /// The `ETag` of the item being edited; `None` on a create.
+    pub etag: Option<String>,
+    pub cancel: String,
+}
+
 /// Text as browsers send it from a text area (CRLF line ends) with plain `\n` line ends.
 fn lines(text: &str) -> String {
     text.replace("\r\n", "\n")
@@ -156,6 +164,26 @@ impl Errors {
             errors.general.push(detail);
         }
         errors
+    }
+
+    /// The errors of a save the API refused, placed on the form's `fields`: a stale write
+    /// (412), a taken name (409, beside Name), or invalid fields (400, 422). `None` for any
+    /// other refusal, which is shown as a page of its own.
+    pub fn of_refused_save(reply: &super::api::Reply, fields: &[&str]) -> Option<Self> {
+        use axum::http::StatusCode;
+        match reply.status {
+            StatusCode::PRECONDITION_FAILED => Some(Self::general(
+                "Someone changed this item after you opened the form. Open it again to see the \
+                 change, then make yours.",
+            )),
+            StatusCode::CONFLICT => {
+                Some(Self::place(vec![("name".to_owned(), reply.detail())], fields, reply.detail()))
+            }
+            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
+                Some(Self::place(reply.field_errors(), fields, reply.detail()))
+            }
+            _ => None,
+        }
     }
 
     /// One error that belongs to no field.

@@ -12,7 +12,7 @@ use tlsdeck_model::cipher::CATALOGUE;
 use tlsdeck_model::{Preset, ProtocolVersion};
 
 use super::api::{Reply, strings};
-use super::form::{Errors, Fields};
+use super::form::{Errors, Fields, FormTarget};
 use super::page::{self, Place, respond, seg};
 use super::{Console, Resource, Session};
 use crate::bootstrap::ADMIN_ORG;
@@ -216,14 +216,6 @@ async fn store_options(
     options
 }
 
-/// Where a form is posted and what it edits.
-struct FormTarget {
-    action: String,
-    /// The `ETag` of the profile being edited.
-    etag: Option<String>,
-    cancel: String,
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn form_page(
     kind: Resource,
@@ -409,18 +401,8 @@ async fn failed_form(
     f: &Fields,
     reply: &Reply,
 ) -> Response {
-    let errors = match reply.status {
-        StatusCode::PRECONDITION_FAILED => Errors::general(
-            "Someone changed this profile after you opened the form. Open it again to see \
-             the change, then make yours.",
-        ),
-        StatusCode::CONFLICT => {
-            Errors::place(vec![("name".to_owned(), reply.detail())], FORM_FIELDS, reply.detail())
-        }
-        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
-            Errors::place(reply.field_errors(), FORM_FIELDS, reply.detail())
-        }
-        _ => return page::api_failure(session, None, reply),
+    let Some(errors) = Errors::of_refused_save(reply, FORM_FIELDS) else {
+        return page::api_failure(session, None, reply);
     };
     let status = if reply.status == StatusCode::CONFLICT {
         StatusCode::CONFLICT

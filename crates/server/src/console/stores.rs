@@ -12,7 +12,7 @@ use maud::{Markup, html};
 use serde_json::{Map, Value};
 
 use super::api::Reply;
-use super::form::{Errors, Fields};
+use super::form::{Errors, Fields, FormTarget};
 use super::page::{self, Place, respond, seg};
 use super::profiles::{delete_page, deleted, events_section, recent_events};
 use super::{Console, Resource, Session};
@@ -137,12 +137,6 @@ fn body_of(kind: Resource, f: &Fields, editing: bool) -> Value {
     Value::Object(body)
 }
 
-struct FormTarget {
-    action: String,
-    etag: Option<String>,
-    cancel: String,
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn form_page(
     kind: Resource,
@@ -247,17 +241,8 @@ async fn failed_form(
     f: &Fields,
     reply: &Reply,
 ) -> Response {
-    let errors = match reply.status {
-        StatusCode::PRECONDITION_FAILED => Errors::general(
-            "Someone changed this item after you opened the form. Open it again first.",
-        ),
-        StatusCode::CONFLICT => {
-            Errors::place(vec![("name".to_owned(), reply.detail())], FORM_FIELDS, reply.detail())
-        }
-        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
-            Errors::place(reply.field_errors(), FORM_FIELDS, reply.detail())
-        }
-        _ => return page::api_failure(session, None, reply),
+    let Some(errors) = Errors::of_refused_save(reply, FORM_FIELDS) else {
+        return page::api_failure(session, None, reply);
     };
     form_page(kind, console, session, org, target, f, &errors, StatusCode::UNPROCESSABLE_ENTITY)
         .await
