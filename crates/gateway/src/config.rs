@@ -222,11 +222,26 @@ impl Config {
         let origin = path.display().to_string();
         let fail = |reason: String| ConfigError { origin: origin.clone(), problems: vec![reason] };
         let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+        // A device or pipe reports no length: only regular files, read no further than the
+        // limit either way.
+        if !meta.is_file() {
+            return Err(fail("it is not a regular file".to_owned()));
+        }
         if meta.len() > MAX_FILE_BYTES {
             return Err(fail(format!("it is larger than {MAX_FILE_BYTES} bytes")));
         }
-        let text =
-            std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut std::io::Read::take(
+                std::fs::File::open(path).map_err(|e| fail(format!("cannot read it: {e}")))?,
+                MAX_FILE_BYTES + 1,
+            ),
+            &mut text,
+        )
+        .map_err(|e| fail(format!("cannot read it: {e}")))?;
+        if text.len() as u64 > MAX_FILE_BYTES {
+            return Err(fail(format!("it is larger than {MAX_FILE_BYTES} bytes")));
+        }
         let base = path.parent().unwrap_or(Path::new("."));
         Self::parse(&text, base).map_err(|mut e| {
             e.origin = origin;

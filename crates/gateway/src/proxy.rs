@@ -54,6 +54,17 @@ impl Proxy {
     /// Forwards `req` by its route and answers with the upstream's response, or a problem.
     pub async fn handle(&self, req: Request<Incoming>, from: Client) -> Response<Body> {
         let path = req.uri().path().to_owned();
+        if req.version() == http::Version::HTTP_11
+            && !req.headers().contains_key(header::HOST)
+            && req.uri().authority().is_none()
+        {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "an HTTP/1.1 request needs a Host",
+                None,
+            );
+        }
         if has_dot_segment(&path) {
             return problem(
                 StatusCode::BAD_REQUEST,
@@ -198,7 +209,10 @@ fn add_forwarding(headers: &mut HeaderMap, from: Client, host: Option<&str>) {
         IpAddr::V6(v6) => format!("\"[{v6}]\""),
     };
     let mut forwarded = format!("for={node};proto={proto}");
-    if let Some(host) = host.filter(|h| h.bytes().all(|b| b.is_ascii_graphic() && b != b'"')) {
+    // Only the gateway says which host the client asked for; a client's own claim goes.
+    headers.remove(HeaderName::from_static("x-forwarded-host"));
+    let quotable = |h: &&str| h.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
+    if let Some(host) = host.filter(quotable) {
         forwarded.push_str(&format!(";host=\"{host}\""));
         if let Ok(v) = HeaderValue::from_str(host) {
             headers.insert(HeaderName::from_static("x-forwarded-host"), v);
@@ -224,9 +238,14 @@ fn append(headers: &mut HeaderMap, name: HeaderName, value: &str) {
 
 /// True when the path has a `.` or `..` segment, also percent-encoded: upstreams would
 /// resolve them, possibly to outside the route's base.
+///
+/// Encoded slashes and backslashes count as separators, since many upstreams decode them
+/// before they resolve the path (`..%2fsecret`).
 fn has_dot_segment(path: &str) -> bool {
-    path.split('/').any(|segment| {
-        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+    let lower = path.to_ascii_lowercase();
+    let separated = lower.replace("%2f", "/").replace("%5c", "/").replace('\\', "/");
+    separated.split('/').any(|segment| {
+        let decoded = segment.replace("%2e", ".");
         decoded == "." || decoded == ".."
     })
 }
@@ -283,6 +302,7 @@ mod tests {
         assert_eq!(h["x-forwarded-host"], "gw.example:8443");
 
         let mut h = HeaderMap::new();
+        h.insert("x-forwarded-host", HeaderValue::from_static("evil.example"));
         add_forwarding(&mut h, client("127.0.0.1:5000", false), None);
         assert_eq!(h["x-forwarded-for"], "127.0.0.1");
         assert_eq!(h[header::FORWARDED], "for=127.0.0.1;proto=http");
@@ -291,7 +311,17 @@ mod tests {
 
     #[test]
     fn dot_segments_are_found_also_when_encoded() {
-        for bad in ["/a/../b", "/a/./b", "/..", "/a/%2e%2E/b", "/a/.%2e", "/%2e"] {
+        for bad in [
+            "/a/../b",
+            "/a/./b",
+            "/..",
+            "/a/%2e%2E/b",
+            "/a/.%2e",
+            "/%2e",
+            "/files/..%2fsecret.txt",
+            "/files/%2e%2e%2Fsecret.txt",
+            "/files/..%5csecret",
+        ] {
             assert!(has_dot_segment(bad), "{bad}");
         }
         for good in ["/", "/a.b/c", "/...", "/a/.well-known"] {
