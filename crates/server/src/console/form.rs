@@ -127,6 +127,19 @@ pub(crate) struct FormTarget {
     pub cancel: String,
 }
 
+impl FormTarget {
+    /// The form that creates a `kind` in `org`: posted to the collection, cancelled back to
+    /// Resources → TLS.
+    pub fn create(org: &str, kind: super::Resource) -> Self {
+        let org = super::page::seg(org);
+        Self {
+            action: format!("/orgs/{org}/{}", kind.collection()),
+            etag: None,
+            cancel: format!("/orgs/{org}/tls"),
+        }
+    }
+}
+
 /// Text as browsers send it from a text area (CRLF line ends) with plain `\n` line ends.
 fn lines(text: &str) -> String {
     text.replace("\r\n", "\n")

@@ -353,11 +353,7 @@ async fn new_form(
     if let Some(refused) = session.form_refusal(&console, &org).await {
         return refused;
     }
-    let target = FormTarget {
-        action: format!("/orgs/{}/{}", seg(&org), kind.collection()),
-        etag: None,
-        cancel: format!("/orgs/{}/tls", seg(&org)),
-    };
+    let target = FormTarget::create(&org, kind);
     let f = fresh_fields(kind);
     form_page(kind, &console, &session, &org, &target, &f, &Errors::default(), StatusCode::OK).await
 }
@@ -374,11 +370,7 @@ async fn create(
     if !session.csrf_ok(&f) {
         return page::forbidden_form();
     }
-    let target = FormTarget {
-        action: format!("/orgs/{}/{}", seg(&org), kind.collection()),
-        etag: None,
-        cancel: format!("/orgs/{}/tls", seg(&org)),
-    };
+    let target = FormTarget::create(&org, kind);
     if apply_preset(&mut f) {
         let ok = Errors::default();
         return form_page(kind, &console, &session, &org, &target, &f, &ok, StatusCode::OK).await;

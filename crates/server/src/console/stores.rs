@@ -200,11 +200,7 @@ async fn new_form(
     if let Some(refused) = session.form_refusal(&console, &org).await {
         return refused;
     }
-    let target = FormTarget {
-        action: format!("/orgs/{}/{}", seg(&org), kind.collection()),
-        etag: None,
-        cancel: format!("/orgs/{}/tls", seg(&org)),
-    };
+    let target = FormTarget::create(&org, kind);
     let (f, ok) = (Fields::default(), Errors::default());
     form_page(kind, &console, &session, &org, &target, &f, &ok, StatusCode::OK).await
 }
@@ -219,11 +215,7 @@ async fn create(
     if !session.csrf_ok(&f) {
         return page::forbidden_form();
     }
-    let target = FormTarget {
-        action: format!("/orgs/{}/{}", seg(&org), kind.collection()),
-        etag: None,
-        cancel: format!("/orgs/{}/tls", seg(&org)),
-    };
+    let target = FormTarget::create(&org, kind);
     let path = format!("/api/orgs/{}/{}", seg(&org), kind.collection());
     let reply = console.api.post(&session, &path, &body_of(kind, &f, false)).await;
     if reply.ok() {
